@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import formbody from '@fastify/formbody'
+import cookie from '@fastify/cookie'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import type { DatabaseHandle } from './db/client.js'
+import configPlugin from './plugins/config.js'
+import dbPlugin from './plugins/db.js'
+import seedPlugin from './plugins/seed.js'
+import tokensPlugin from './plugins/tokens.js'
+import errorsPlugin from './plugins/errors.js'
+import openapiPlugin from './plugins/openapi.js'
+import authnPlugin from './plugins/authn.js'
+import authzPlugin from './plugins/authz.js'
+import healthRoutes from './routes/health/index.js'
+import wellKnownRoutes from './routes/well-known/index.js'
+import authRoutes from './routes/auth/index.js'
+
+export interface BuildOptions {
+  /** an already-open database (shared by several app instances in tests); not closed with the app */
+  database?: DatabaseHandle
+  logger?: FastifyServerOptions['logger']
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Builds the Warden app: infrastructure plugins, then application plugins, then routes. */
+export async function buildApp (config: Config, opts: BuildOptions = {}) {
+  const app = Fastify({
+    logger: opts.logger ?? {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' }
+    },
+    trustProxy: config.trustProxy,
+    bodyLimit: 64 * 1024,
+    requestIdHeader: false,
+    genReqId: req => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    return503OnClosing: true
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // Query strings are coerced (API.md); bodies are not.
+  app.setValidatorCompiler(await queryCoercingCompiler())
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    done()
+  })
+
+  // infrastructure
+  await app.register(configPlugin, { config })
+  await app.register(errorsPlugin)
+  await app.register(dbPlugin, { database: opts.database })
+  await app.register(seedPlugin)
+  await app.register(tokensPlugin)
+  await app.register(formbody, { bodyLimit: 16 * 1024 })
+  await app.register(cookie)
+  await app.register(openapiPlugin)
+  // application
+  await app.register(authnPlugin)
+  await app.register(authzPlugin)
+  // routes
+  await app.register(healthRoutes)
+  await app.register(wellKnownRoutes)
+  await app.register(authRoutes, { prefix: '/v1/auth' })
+
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>
+
+/**
+ * Two Ajv instances: one coercing types for querystring/params/headers, one strict for bodies.
+ * Fastify's default coerces everything, which would accept `["x"]` for `"x"` in a body.
+ */
+async function queryCoercingCompiler () {
+  const { default: Ajv } = await import('ajv')
+  const { default: addFormats } = await import('ajv-formats')
+  const make = (coerce: boolean) => {
+    const ajv = new Ajv.default({ removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: false, strict: false })
+    addFormats.default(ajv)
+    return ajv
+  }
+  const strict = make(false)
+  const coercing = make(true)
+  return ({ schema, httpPart }: { schema: object, httpPart?: string }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema)
+}

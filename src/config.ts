@@ -1,0 +1,112 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/**
+ * The whole environment contract of Warden in one schema (see README, "Configuration").
+ * Nothing else in src/ reads process.env: tests build their own Config objects.
+ */
+const Seconds = (def: number, min = 1) => Type.Integer({ minimum: min, maximum: 31_536_000, default: def })
+
+export const EnvSchema = Type.Object({
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  WARDEN_ISSUER: Type.Optional(Type.String({ pattern: '^https?://' })),
+  WARDEN_AUDIENCE: Type.String({ default: 'warden', minLength: 1 }),
+  ACCESS_TOKEN_TTL: Seconds(900, 30),
+  REFRESH_TOKEN_TTL: Seconds(1_209_600, 60),
+  WARDEN_ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' })),
+  WARDEN_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
+  REGISTRATION_ENABLED: Type.String({ default: 'true', pattern: '^(true|false)$' }),
+  REFRESH_REUSE_GRACE: Type.Integer({ minimum: 0, maximum: 3600, default: 5 }),
+  METRICS_PUBLIC: Type.String({ default: 'false', pattern: '^(true|false)$' }),
+  KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  SIGNING_ALG: Type.Union([Type.Literal('EdDSA'), Type.Literal('RS256'), Type.Literal('ES256')], { default: 'EdDSA' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' }),
+  ARGON2_MEMORY_COST: Type.Integer({ minimum: 19456, maximum: 4_194_304, default: 19456 }),
+  ARGON2_TIME_COST: Type.Integer({ minimum: 2, maximum: 100, default: 2 }),
+  ARGON2_PARALLELISM: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+  ALLOWED_ORIGINS: Type.String({ default: '' }),
+  TRUST_PROXY: Type.String({ default: 'false', pattern: '^(true|false)$' }),
+  LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+  LOGIN_BLOCK_SECONDS: Type.Integer({ minimum: 1, maximum: 900, default: 900 })
+})
+export type Env = Static<typeof EnvSchema>
+
+export interface Config {
+  host: string
+  port: number
+  databaseUrl: string | null
+  dataDir: string
+  issuer: string
+  audience: string
+  accessTokenTtl: number
+  refreshTokenTtl: number
+  adminEmail: string | null
+  adminPassword: string | null
+  registrationEnabled: boolean
+  refreshReuseGrace: number
+  metricsPublic: boolean
+  keyEncryptionSecret: string | null
+  signingAlg: 'EdDSA' | 'RS256' | 'ES256'
+  logLevel: string
+  argon2: { memoryCost: number, timeCost: number, parallelism: number }
+  allowedOrigins: string[]
+  trustProxy: boolean
+  loginThrottle: { maxFailuresPerAccountAndIp: number, maxFailuresPerIp: number, blockSeconds: number }
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super('Invalid configuration:\n' + problems.map(p => '  - ' + p).join('\n'))
+    this.name = 'ConfigError'
+  }
+}
+
+/** Validates an environment record (process.env or a test's object) into a Config. */
+export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw)) as Env
+  const problems = [...Value.Errors(EnvSchema, env)].map(e => {
+    const name = e.path.replace(/^\//, '') || 'environment'
+    return `${name}: ${e.message}${name in raw ? ` (got ${JSON.stringify(secretSafe(name, raw[name]))})` : ''}`
+  })
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  return {
+    host: env.HOST,
+    port: env.PORT,
+    databaseUrl: env.DATABASE_URL ?? null,
+    dataDir: env.DATA_DIR,
+    issuer: (env.WARDEN_ISSUER ?? `http://${env.HOST}:${env.PORT}`).replace(/\/$/, ''),
+    audience: env.WARDEN_AUDIENCE,
+    accessTokenTtl: env.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: env.REFRESH_TOKEN_TTL,
+    adminEmail: env.WARDEN_ADMIN_EMAIL ?? null,
+    adminPassword: env.WARDEN_ADMIN_PASSWORD ?? null,
+    registrationEnabled: env.REGISTRATION_ENABLED === 'true',
+    refreshReuseGrace: env.REFRESH_REUSE_GRACE,
+    metricsPublic: env.METRICS_PUBLIC === 'true',
+    keyEncryptionSecret: env.KEY_ENCRYPTION_SECRET ?? null,
+    signingAlg: env.SIGNING_ALG,
+    logLevel: env.LOG_LEVEL,
+    argon2: { memoryCost: env.ARGON2_MEMORY_COST, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
+    allowedOrigins: env.ALLOWED_ORIGINS.split(',').map(s => s.trim()).filter(Boolean),
+    trustProxy: env.TRUST_PROXY === 'true',
+    loginThrottle: {
+      maxFailuresPerAccountAndIp: env.LOGIN_MAX_FAILURES,
+      maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+      blockSeconds: env.LOGIN_BLOCK_SECONDS
+    }
+  }
+}
+
+function secretSafe (name: string, value: unknown): unknown {
+  return /PASSWORD|SECRET|DATABASE_URL/.test(name) ? '[redacted]' : value
+}

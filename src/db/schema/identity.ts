@@ -1,0 +1,31 @@
+import { sql } from 'drizzle-orm'
+import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+
+const createdAt = () => timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow()
+
+export const tenants = pgTable('tenants', {
+  id: uuid().primaryKey().defaultRandom(),
+  slug: text().notNull().unique(),
+  name: text().notNull(),
+  isDefault: boolean().notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: createdAt()
+}, t => [
+  // at most one default tenant
+  uniqueIndex('tenants_one_default').on(t.isDefault).where(sql`${t.isDefault}`)
+])
+
+export const users = pgTable('users', {
+  id: uuid().primaryKey().defaultRandom(),
+  // stored lower-cased by the application; unique on its own
+  email: text().notNull().unique(),
+  username: text().notNull(),
+  fullName: text(),
+  passwordHash: text().notNull(),
+  isActive: boolean().notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: createdAt()
+}, t => [
+  uniqueIndex('users_username_lower').on(sql`lower(${t.username})`),
+  index('users_created_at_id').on(t.createdAt, t.id)
+])

@@ -1,0 +1,145 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import {
+  checkRequirement, compileRequirement, decide, ScopeSet,
+  type EffectiveSet, type Requirement, type ResourceContext
+} from '../authz/index.js'
+import { Forbidden, InsufficientScope, InvalidToken, NotFound } from '../errors.js'
+import { DEFAULT_PERMISSIONS } from '../db/seed.js'
+import type { Principal } from './tokens.js'
+
+export type PermissionDeclaration = string[] | { anyOf: string[] }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** no principal needed */
+    public?: boolean
+    /** any valid principal */
+    authenticated?: boolean
+    /** all of these permissions, or any of `anyOf` */
+    permissions?: PermissionDeclaration
+    /** which principals may call; both when unset */
+    principal?: 'user' | 'client'
+    /** OAuth endpoint: errors in RFC 6749 shape */
+    oauth?: boolean
+  }
+  interface FastifyRequest {
+    /**
+     * Resource-level check through the decision engine. Throws 403, or 404 when `hide` is set
+     * (the caller may not learn that the object exists).
+     */
+    authorize: (permission: string, resource?: ResourceContext, opts?: { hide?: boolean }) => Promise<void>
+    /** The caller's effective permissions for the token's tenant (loaded by the authz hook or on demand). */
+    effectivePermissions: () => Promise<EffectiveSet>
+  }
+}
+
+export class AccessDeclarationError extends Error {}
+
+interface CompiledRoute { requirement: Requirement, names: string[] }
+
+/**
+ * Authorization: every route must declare `public`, `authenticated` or `permissions` (the app
+ * refuses to boot otherwise). Permission routes get a preHandler that checks the caller's
+ * effective permissions for the token's tenant intersected with the token's scopes: set and
+ * map lookups on state that authn already loaded.
+ * @see ../authz/index.ts for the engine
+ */
+export default fp(async function authzPlugin (app: FastifyInstance) {
+  const known = new Set(Object.keys(DEFAULT_PERMISSIONS))
+
+  const scopesOf = (principal: Principal): ScopeSet => ScopeSet.parse(principal.scope)
+
+  function effectiveOf (principal: Principal): EffectiveSet | Promise<EffectiveSet> {
+    if (principal.kind === 'client') {
+      const client = app.access.client(principal.sub)
+      const pick = (c: Awaited<typeof client>) => {
+        if (c === null) throw new InvalidToken('client no longer exists')
+        return c.effective
+      }
+      return client instanceof Promise ? client.then(pick) : pick(client)
+    }
+    const subject = app.access.subject(principal.sub)
+    const pick = (s: Awaited<typeof subject>) => {
+      if (s === null) throw new InvalidToken('user no longer exists')
+      return app.access.effectiveFor(s, principal.tid)
+    }
+    return subject instanceof Promise ? subject.then(pick) : pick(subject)
+  }
+
+  app.decorateRequest('authorize', async function (this: FastifyRequest, permission: string, resource?: ResourceContext, opts?: { hide?: boolean }) {
+    const principal = this.principal
+    if (principal === null) throw new Forbidden('not allowed')
+    const effective = await effectiveOf(principal)
+    const decision = decide(effective, permission, {
+      subjectId: principal.sub,
+      resource,
+      request: { ip: this.ip, now: Date.now() }
+    }, scopesOf(principal))
+    if (decision.allowed) return
+    if (opts?.hide) throw new NotFound('not found')
+    if (decision.code === 'missing_scope') throw new InsufficientScope(decision.reason)
+    throw new Forbidden(decision.reason)
+  })
+  app.decorateRequest('effectivePermissions', async function (this: FastifyRequest) {
+    if (this.principal === null) throw new Forbidden('not allowed')
+    return effectiveOf(this.principal)
+  })
+
+  function enforce (compiled: CompiledRoute) {
+    return function checkPermissions (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+      const principal = request.principal!
+      const effective = effectiveOf(principal)
+      const finish = (set: EffectiveSet) => {
+        const scopes = scopesOf(principal)
+        const decision = checkRequirement(set, scopes, compiled.requirement, { subjectId: principal.sub, request: { ip: request.ip } })
+        if (decision.allowed) return done()
+        if (decision.code === 'missing_scope') {
+          reply.header('www-authenticate', `Bearer realm="warden", error="insufficient_scope", scope="${compiled.names.join(' ')}"`)
+          return done(new InsufficientScope(`token scope does not include ${compiled.names.join(', ')}`))
+        }
+        done(new Forbidden(decision.reason))
+      }
+      if (effective instanceof Promise) {
+        effective.then(finish, done)
+      } else {
+        finish(effective)
+      }
+    }
+  }
+
+  function onlyKind (kind: 'user' | 'client') {
+    return function checkPrincipalKind (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+      if (request.principal!.kind !== kind) return done(new Forbidden(`this endpoint is for ${kind} tokens only`))
+      done()
+    }
+  }
+
+  app.addHook('onRoute', route => {
+    const config = route.config ?? {}
+    const declared = [config.public === true, config.authenticated === true, config.permissions !== undefined].filter(Boolean).length
+    const where = `${String(route.method)} ${route.url}`
+    if (declared !== 1) {
+      throw new AccessDeclarationError(`route ${where} must declare exactly one of config.public, config.authenticated, config.permissions`)
+    }
+    const preHandlers = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]
+    const added = []
+    if (config.principal && !config.public) added.push(onlyKind(config.principal))
+    if (config.permissions !== undefined) {
+      const decl = config.permissions
+      const names = Array.isArray(decl) ? decl : decl.anyOf
+      for (const name of names) {
+        if (!known.has(name)) throw new AccessDeclarationError(`route ${where} requires unknown permission ${name}`)
+      }
+      const requirement = compileRequirement(decl)
+      added.push(enforce({ requirement, names }))
+      if (route.schema) {
+        (route.schema as Record<string, unknown>)['x-permissions'] = Array.isArray(decl) ? { allOf: names } : { anyOf: names }
+      }
+    }
+    if (!config.public && route.schema) {
+      (route.schema as Record<string, unknown>).security = [{ bearerAuth: [] }, { oauth2: [] }]
+    }
+    route.preHandler = [...added, ...preHandlers]
+  })
+}, { name: 'authz', dependencies: ['authn'] })

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { createSigner, createVerifier, TokenError } from 'fast-jwt'
+import { LRUCache } from 'lru-cache'
+import { InvalidToken, TokenExpired } from '../errors.js'
+import { ensureSigningKey, keyStatus, loadLiveKeys, rotateSigningKey, type StoredKey } from '../tokens/key-store.js'
+import { publicJwkView, publicPemFromJwk, SUPPORTED_ALGS, type SigningAlg } from '../tokens/keys.js'
+
+export const ACCESS_TOKEN_TYP = 'at+jwt'
+
+/** What a verified access token says; cached per token string, so it is built once per token. */
+export interface Principal {
+  sub: string
+  kind: 'user' | 'client'
+  tid: string
+  sid: string | null
+  scopes: readonly string[]
+  scope: string
+  jti: string
+  iat: number
+  exp: number
+  clientId: string | null
+}
+
+export interface AccessClaims {
+  sub: string
+  tid: string
+  scope: string[]
+  sid?: string
+  clientId?: string
+}
+
+type Verify = (token: string) => Record<string, unknown>
+interface KeyEntry { key: StoredKey, verify: Verify, sign: ((payload: Record<string, unknown>) => string) | null }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: {
+      signAccessToken: (claims: AccessClaims) => { token: string, expiresIn: number, jti: string }
+      /** Verifies an access token (cached). Throws INVALID_TOKEN or TOKEN_EXPIRED. */
+      verifyAccessToken: (token: string) => Principal
+      jwks: () => { keys: Array<Record<string, unknown>> }
+      keys: () => StoredKey[]
+      reload: () => Promise<void>
+      rotate: () => Promise<{ kid: string, alg: string, createdAt: Date }>
+    }
+  }
+}
+
+const SKEW_MS = 5_000
+const HEADER_MAX = 1024
+
+function parseHeader (token: string): Record<string, unknown> {
+  const dot = token.indexOf('.')
+  if (dot <= 0 || dot > HEADER_MAX) throw new InvalidToken('malformed token')
+  let header: unknown
+  try {
+    header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
+  } catch {
+    throw new InvalidToken('malformed token')
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new InvalidToken('malformed token')
+  return header as Record<string, unknown>
+}
+
+/**
+ * Signing keys, access-token signing and verification. Verification pins the algorithm to the
+ * key named by `kid` (keys come only from Warden's own store, never from the token), requires
+ * typ at+jwt, iss, aud, exp, iat, sub, refuses crit, and caches verified tokens until expiry
+ * so the hot path is one Map lookup.
+ * @see https://www.rfc-editor.org/rfc/rfc9068
+ */
+export default fp(async function tokensPlugin (app: FastifyInstance) {
+  const { config } = app
+  let entries = new Map<string, KeyEntry>()
+  let signer: KeyEntry | null = null
+  const cache = new LRUCache<string, Principal>({ max: 100_000, ttlAutopurge: false })
+
+  await ensureSigningKey(app.db, config.signingAlg, config.keyEncryptionSecret)
+
+  async function reload () {
+    const keys = await loadLiveKeys(app.db, config.keyEncryptionSecret)
+    const next = new Map<string, KeyEntry>()
+    let nextSigner: KeyEntry | null = null
+    for (const key of keys) {
+      if (!SUPPORTED_ALGS.includes(key.alg)) continue
+      const entry: KeyEntry = {
+        key,
+        verify: createVerifier({
+          key: publicPemFromJwk(key.publicJwk),
+          algorithms: [key.alg],
+          allowedIss: config.issuer,
+          allowedAud: config.audience,
+          requiredClaims: ['exp', 'iat', 'iss', 'aud', 'sub', 'jti'],
+          clockTolerance: SKEW_MS
+        }) as Verify,
+        sign: null
+      }
+      if (key.privatePem && keyStatus(key) === 'active' && nextSigner === null) {
+        entry.sign = createSigner({
+          key: key.privatePem,
+          algorithm: key.alg,
+          kid: key.kid,
+          header: { alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid },
+          iss: config.issuer,
+          aud: config.audience,
+          expiresIn: config.accessTokenTtl * 1000
+        }) as (payload: Record<string, unknown>) => string
+        nextSigner = entry
+      }
+      next.set(key.kid, entry)
+    }
+    if (!nextSigner) throw new Error('no usable signing key: is KEY_ENCRYPTION_SECRET the one the keys were encrypted with?')
+    entries = next
+    signer = nextSigner
+  }
+  await reload()
+
+  app.changes.subscribe(payload => {
+    if (payload === 'keys' || payload === 'reset') {
+      reload().catch(err => app.log.error({ err }, 'reloading signing keys failed'))
+    }
+  })
+
+  function signAccessToken (claims: AccessClaims) {
+    const jti = randomUUID()
+    const now = Math.floor(Date.now() / 1000)
+    const payload: Record<string, unknown> = {
+      sub: claims.sub,
+      tid: claims.tid,
+      scope: claims.scope.join(' '),
+      client_id: claims.clientId ?? app.config.audience,
+      jti,
+      iat: now,
+      nbf: now
+    }
+    if (claims.sid) payload.sid = claims.sid
+    return { token: signer!.sign!(payload), expiresIn: config.accessTokenTtl, jti }
+  }
+
+  function verifyAccessToken (token: string): Principal {
+    const hit = cache.get(token)
+    if (hit !== undefined) {
+      if (hit.exp * 1000 + SKEW_MS > Date.now()) return hit
+      cache.delete(token)
+      throw new TokenExpired('token expired')
+    }
+    const header = parseHeader(token)
+    if (header.typ !== ACCESS_TOKEN_TYP) throw new InvalidToken('not an access token')
+    if (header.crit !== undefined) throw new InvalidToken('unsupported critical header')
+    if (typeof header.kid !== 'string') throw new InvalidToken('token has no key id')
+    const entry = entries.get(header.kid)
+    if (!entry || header.alg !== entry.key.alg) throw new InvalidToken('unknown signing key')
+    let claims: Record<string, unknown>
+    try {
+      claims = entry.verify(token)
+    } catch (err) {
+      if (err instanceof TokenError && err.code === TokenError.codes.expired) throw new TokenExpired('token expired')
+      throw new InvalidToken('invalid token')
+    }
+    const principal = toPrincipal(claims)
+    cache.set(token, principal, { ttl: Math.max(1, principal.exp * 1000 + SKEW_MS - Date.now()) })
+    return principal
+  }
+
+  app.decorate('tokens', {
+    signAccessToken,
+    verifyAccessToken,
+    jwks: () => ({
+      keys: [...entries.values()]
+        .filter(e => keyStatus(e.key) !== 'retired')
+        .map(e => publicJwkView({ ...e.key.publicJwk, kid: e.key.kid, alg: e.key.alg, use: 'sig' }) as Record<string, unknown>)
+    }),
+    keys: () => [...entries.values()].map(e => e.key),
+    reload,
+    async rotate () {
+      const row = await rotateSigningKey(app.db, config.signingAlg as SigningAlg, config.keyEncryptionSecret, config.accessTokenTtl)
+      await reload()
+      return { kid: row.kid, alg: row.alg, createdAt: row.createdAt }
+    }
+  })
+}, { name: 'tokens', dependencies: ['config', 'db'] })
+
+function toPrincipal (claims: Record<string, unknown>): Principal {
+  const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId } = claims
+  if (typeof sub !== 'string' || typeof tid !== 'string' || typeof jti !== 'string' ||
+      typeof iat !== 'number' || typeof exp !== 'number' || typeof scope !== 'string' ||
+      (sid !== undefined && typeof sid !== 'string')) {
+    throw new InvalidToken('invalid token claims')
+  }
+  const scopes = Object.freeze(scope.split(' ').filter(Boolean))
+  return Object.freeze({
+    sub,
+    kind: sid === undefined ? 'client' : 'user',
+    tid,
+    sid: sid ?? null,
+    scopes,
+    scope,
+    jti,
+    iat,
+    exp,
+    clientId: typeof clientId === 'string' ? clientId : null
+  }) as Principal
+}

@@ -1,0 +1,40 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+
+let config
+try {
+  config = loadConfig(process.env)
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(err.message + '\n')
+    process.exit(1)
+  }
+  throw err
+}
+
+const app = await buildApp(config)
+
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'closing after an error')
+  else app.log.info({ signal }, 'closing')
+  await app.close()
+})
+
+await app.listen({ host: config.host, port: config.port })
+
+const seeded = app.seedResult
+if (seeded.admin) {
+  // Printed once, on the first start only, to the terminal and never to the log.
+  const lines = [
+    '',
+    'Warden seeded a new database. First administrator:',
+    `  email:    ${seeded.admin.email}`,
+    `  username: ${seeded.admin.username}`,
+    seeded.admin.password
+      ? `  password: ${seeded.admin.password}   (generated; shown only this once)`
+      : '  password: the one in WARDEN_ADMIN_PASSWORD',
+    ''
+  ]
+  process.stdout.write(lines.join('\n') + '\n')
+}

@@ -1,0 +1,169 @@
+import { eq } from 'drizzle-orm'
+import { LRUCache } from 'lru-cache'
+import type { Db } from '../db/client.js'
+import { clients, roleAssignments, roleInheritance, rolePermissions, roles, sessions, users } from '../db/schema/index.js'
+import { compileRoleGraph, EffectiveSet, type RoleGraph, type RoleInput, type Condition } from '../authz/index.js'
+
+export interface SubjectState {
+  active: boolean
+  assignments: Array<{ role: string, tenantId: string | null, expiresAt: number | null }>
+  /** per-tenant effective sets, filled lazily; key '' is "no tenant" */
+  effective: Map<string, EffectiveSet>
+}
+
+export interface SessionState { userId: string, revoked: boolean, expiresAt: number }
+export interface ClientState { tenantId: string, scopes: string[], effective: EffectiveSet }
+
+/**
+ * In-process view of everything the hot path needs: the compiled role graph, each subject's
+ * active flag and assignments, session and client state. Loaded on first use (one query), kept
+ * until a NOTIFY on warden_authz says it changed. A load that races with an invalidation is not
+ * cached (the epoch check), so a stale read never outlives the change that made it stale.
+ */
+export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) {
+  let graph: RoleGraph | null = null
+  let graphLoad: Promise<RoleGraph> | null = null
+  let epoch = 0
+  const subjects = new LRUCache<string, SubjectState>({ max: opts.maxSubjects ?? 200_000 })
+  const sessionCache = new LRUCache<string, SessionState>({ max: opts.maxSubjects ?? 200_000 })
+  const clientCache = new LRUCache<string, ClientState>({ max: 10_000 })
+  const inflight = new Map<string, Promise<unknown>>()
+
+  async function loadGraphInputs (): Promise<RoleInput[]> {
+    const [roleRows, grantRows, parentRows] = await Promise.all([
+      db.select({ id: roles.id, name: roles.name }).from(roles),
+      db.select({ roleId: rolePermissions.roleId, permission: rolePermissions.permission, condition: rolePermissions.condition }).from(rolePermissions),
+      db.select({ roleId: roleInheritance.roleId, parentId: roleInheritance.parentId }).from(roleInheritance)
+    ])
+    const byId = new Map(roleRows.map(r => [r.id, { name: r.name, parents: [] as string[], grants: [] as Array<{ permission: string, condition: Condition | null }> }]))
+    for (const g of grantRows) byId.get(g.roleId)?.grants.push({ permission: g.permission, condition: (g.condition ?? null) as Condition | null })
+    for (const p of parentRows) {
+      const parent = byId.get(p.parentId)
+      if (parent) byId.get(p.roleId)?.parents.push(parent.name)
+    }
+    return [...byId.values()]
+  }
+
+  async function getGraph (): Promise<RoleGraph> {
+    if (graph) return graph
+    if (!graphLoad) {
+      const started = epoch
+      graphLoad = loadGraphInputs().then(inputs => {
+        const compiled = compileRoleGraph(inputs)
+        if (started === epoch) graph = compiled
+        graphLoad = null
+        return compiled
+      }, err => { graphLoad = null; throw err })
+    }
+    return graphLoad
+  }
+
+  function once<T> (key: string, load: () => Promise<T>): Promise<T> {
+    const pending = inflight.get(key) as Promise<T> | undefined
+    if (pending) return pending
+    const p = load().finally(() => inflight.delete(key))
+    inflight.set(key, p)
+    return p
+  }
+
+  async function loadSubject (userId: string): Promise<SubjectState | null> {
+    const started = epoch
+    const rows = await db.select({
+      active: users.isActive,
+      role: roles.name,
+      tenantId: roleAssignments.tenantId,
+      expiresAt: roleAssignments.expiresAt
+    }).from(users)
+      .leftJoin(roleAssignments, eq(roleAssignments.userId, users.id))
+      .leftJoin(roles, eq(roles.id, roleAssignments.roleId))
+      .where(eq(users.id, userId))
+    if (rows.length === 0) return null
+    const state: SubjectState = {
+      active: rows[0].active,
+      assignments: rows.filter(r => r.role !== null).map(r => ({
+        role: r.role!, tenantId: r.tenantId, expiresAt: r.expiresAt ? r.expiresAt.getTime() : null
+      })),
+      effective: new Map()
+    }
+    if (started === epoch) subjects.set(userId, state)
+    return state
+  }
+
+  /** The subject's state, or null if the user no longer exists. */
+  function subject (userId: string): SubjectState | null | Promise<SubjectState | null> {
+    return subjects.get(userId) ?? once('u:' + userId, () => loadSubject(userId))
+  }
+
+  /** Effective permissions of a loaded subject in a tenant; memoized until the subject or graph changes. */
+  async function effectiveFor (state: SubjectState, tenantId: string | null, now = Date.now()): Promise<EffectiveSet> {
+    const key = tenantId ?? ''
+    const memo = state.effective.get(key)
+    if (memo && (memo.nextExpiry === null || memo.nextExpiry > now)) return memo
+    const g = graph ?? await getGraph()
+    const set = g.effective(state.assignments, tenantId, now)
+    state.effective.set(key, set)
+    return set
+  }
+
+  async function loadSession (sid: string): Promise<SessionState | null> {
+    const started = epoch
+    const [row] = await db.select({ userId: sessions.userId, revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt })
+      .from(sessions).where(eq(sessions.id, sid))
+    if (!row) return null
+    const state = { userId: row.userId, revoked: row.revokedAt !== null, expiresAt: row.expiresAt.getTime() }
+    if (started === epoch) sessionCache.set(sid, state)
+    return state
+  }
+
+  function session (sid: string): SessionState | null | Promise<SessionState | null> {
+    return sessionCache.get(sid) ?? once('s:' + sid, () => loadSession(sid))
+  }
+
+  async function loadClient (id: string): Promise<ClientState | null> {
+    const started = epoch
+    const [row] = await db.select({ tenantId: clients.tenantId, scopes: clients.scopes }).from(clients).where(eq(clients.id, id))
+    if (!row) return null
+    const effective = EffectiveSet.fromPermissions(row.scopes)
+    const state = { tenantId: row.tenantId, scopes: row.scopes, effective }
+    if (started === epoch) clientCache.set(id, state)
+    return state
+  }
+
+  function client (id: string): ClientState | null | Promise<ClientState | null> {
+    return clientCache.get(id) ?? once('c:' + id, () => loadClient(id))
+  }
+
+  /** Applies one NOTIFY payload: 'graph', 'user:<id>', 'session:<id>', 'client:<id>', 'reset'. */
+  function invalidate (payload: string) {
+    epoch++
+    const colon = payload.indexOf(':')
+    const kind = colon === -1 ? payload : payload.slice(0, colon)
+    const id = colon === -1 ? '' : payload.slice(colon + 1)
+    switch (kind) {
+      case 'graph':
+        graph = null
+        for (const state of subjects.values()) state.effective.clear()
+        for (const key of [...clientCache.keys()]) clientCache.delete(key)
+        break
+      case 'user':
+        subjects.delete(id)
+        break
+      case 'session':
+        sessionCache.delete(id)
+        break
+      case 'client':
+        clientCache.delete(id)
+        break
+      case 'reset':
+        graph = null
+        subjects.clear()
+        sessionCache.clear()
+        clientCache.clear()
+        break
+    }
+  }
+
+  return { getGraph, subject, effectiveFor, session, client, invalidate, stats: () => ({ subjects: subjects.size, sessions: sessionCache.size, clients: clientCache.size }) }
+}
+
+export type AccessState = ReturnType<typeof createAccessState>

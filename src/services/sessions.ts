@@ -1,0 +1,110 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { and, eq, isNull, ne } from 'drizzle-orm'
+import type { Db, DbOrTx } from '../db/client.js'
+import { refreshTokens, sessions } from '../db/schema/index.js'
+
+/** Refresh tokens: 256 random bits, shown once, stored as SHA-256. */
+export function newRefreshToken (): { token: string, hash: string } {
+  const token = randomBytes(32).toString('base64url')
+  return { token, hash: hashRefreshToken(token) }
+}
+
+export function hashRefreshToken (token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
+
+export interface NewSession {
+  userId: string
+  tenantId: string
+  scopes: string[] | null
+  userAgent: string | null
+  ip: string | null
+  ttlSeconds: number
+}
+
+/** Opens a session (refresh-token family) with its first refresh token. */
+export async function createSession (db: Db, s: NewSession) {
+  const expiresAt = new Date(Date.now() + s.ttlSeconds * 1000)
+  const refresh = newRefreshToken()
+  const session = await db.transaction(async tx => {
+    const [row] = await tx.insert(sessions).values({
+      userId: s.userId,
+      tenantId: s.tenantId,
+      scopes: s.scopes,
+      userAgent: s.userAgent?.slice(0, 256) ?? null,
+      ip: s.ip,
+      expiresAt
+    }).returning()
+    await tx.insert(refreshTokens).values({ sessionId: row.id, tokenHash: refresh.hash, expiresAt })
+    return row
+  })
+  return { session, refreshToken: refresh.token }
+}
+
+export type RotateResult =
+  | { ok: true, session: typeof sessions.$inferSelect, refreshToken: string }
+  | { ok: false, reason: 'unknown' | 'expired' | 'revoked' | 'reused' | 'reused-in-grace', sessionId?: string }
+
+/**
+ * Exchanges a refresh token for its successor. The conditional UPDATE makes exactly one of
+ * several concurrent exchanges win; a token presented after it was rotated is reuse, which
+ * revokes the family unless it comes within the grace window (RFC 9700 section 4.14).
+ */
+export async function rotateRefreshToken (db: Db, token: string, graceSeconds: number): Promise<RotateResult> {
+  const hash = hashRefreshToken(token)
+  const [found] = await db.select({ token: refreshTokens, session: sessions })
+    .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .where(eq(refreshTokens.tokenHash, hash))
+  if (!found) return { ok: false, reason: 'unknown' }
+  const { token: row, session } = found
+  const now = Date.now()
+  if (session.revokedAt) return { ok: false, reason: 'revoked', sessionId: session.id }
+  if (row.rotatedAt) {
+    if (now - row.rotatedAt.getTime() <= graceSeconds * 1000) return { ok: false, reason: 'reused-in-grace', sessionId: session.id }
+    await revokeSessions(db, [session.id], 'refresh token reuse')
+    return { ok: false, reason: 'reused', sessionId: session.id }
+  }
+  if (row.expiresAt.getTime() <= now || session.expiresAt.getTime() <= now) return { ok: false, reason: 'expired', sessionId: session.id }
+
+  const next = newRefreshToken()
+  const won = await db.transaction(async tx => {
+    const claimed = await tx.update(refreshTokens).set({ rotatedAt: new Date() })
+      .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.rotatedAt)))
+      .returning({ id: refreshTokens.id })
+    if (claimed.length === 0) return false
+    await tx.insert(refreshTokens).values({ sessionId: session.id, tokenHash: next.hash, expiresAt: session.expiresAt })
+    await tx.update(sessions).set({ lastUsedAt: new Date() }).where(eq(sessions.id, session.id))
+    return true
+  })
+  if (!won) return { ok: false, reason: 'reused-in-grace', sessionId: session.id }
+  return { ok: true, session, refreshToken: next.token }
+}
+
+/** Revokes sessions by id; returns the ids that were live. */
+export async function revokeSessions (db: DbOrTx, ids: string[], reason: string): Promise<string[]> {
+  const revoked: string[] = []
+  for (const id of ids) {
+    const rows = await db.update(sessions).set({ revokedAt: new Date(), revokedReason: reason })
+      .where(and(eq(sessions.id, id), isNull(sessions.revokedAt)))
+      .returning({ id: sessions.id })
+    revoked.push(...rows.map(r => r.id))
+  }
+  return revoked
+}
+
+/** Revokes every live session of a user, optionally keeping one. */
+export async function revokeUserSessions (db: DbOrTx, userId: string, reason: string, keep?: string): Promise<string[]> {
+  const rows = await db.update(sessions).set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keep ? ne(sessions.id, keep) : undefined))
+    .returning({ id: sessions.id })
+  return rows.map(r => r.id)
+}
+
+export async function findSessionByRefreshToken (db: Db, token: string) {
+  const [found] = await db.select({ session: sessions })
+    .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .where(eq(refreshTokens.tokenHash, hashRefreshToken(token)))
+  return found?.session ?? null
+}
