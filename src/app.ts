@@ -13,6 +13,7 @@ import errorsPlugin from './plugins/errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import authnPlugin from './plugins/authn.js'
 import authzPlugin from './plugins/authz.js'
+import auditPlugin from './plugins/audit.js'
 import healthRoutes from './routes/health/index.js'
 import wellKnownRoutes from './routes/well-known/index.js'
 import authRoutes from './routes/auth/index.js'
@@ -64,6 +65,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   // application
   await app.register(authnPlugin)
   await app.register(authzPlugin)
+  await app.register(auditPlugin)
   // routes
   await app.register(healthRoutes)
   await app.register(wellKnownRoutes)
