@@ -17,6 +17,15 @@ import auditPlugin from './plugins/audit.js'
 import healthRoutes from './routes/health/index.js'
 import wellKnownRoutes from './routes/well-known/index.js'
 import authRoutes from './routes/auth/index.js'
+import usersRoutes from './routes/users/index.js'
+import rolesRoutes from './routes/roles/index.js'
+import permissionsRoutes from './routes/permissions/index.js'
+import tenantsRoutes from './routes/tenants/index.js'
+import postsRoutes from './routes/posts/index.js'
+import authzRoutes from './routes/authz/index.js'
+import auditRoutes from './routes/audit/index.js'
+import clientsRoutes from './routes/clients/index.js'
+import keysRoutes from './routes/keys/index.js'
 
 export interface BuildOptions {
   /** an already-open database (shared by several app instances in tests); not closed with the app */
@@ -70,6 +79,15 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   await app.register(healthRoutes)
   await app.register(wellKnownRoutes)
   await app.register(authRoutes, { prefix: '/v1/auth' })
+  await app.register(usersRoutes, { prefix: '/v1/users' })
+  await app.register(rolesRoutes, { prefix: '/v1/roles' })
+  await app.register(permissionsRoutes, { prefix: '/v1/permissions' })
+  await app.register(tenantsRoutes, { prefix: '/v1/tenants' })
+  await app.register(postsRoutes, { prefix: '/v1/posts' })
+  await app.register(authzRoutes, { prefix: '/v1/authz' })
+  await app.register(auditRoutes, { prefix: '/v1/audit' })
+  await app.register(clientsRoutes, { prefix: '/v1/clients' })
+  await app.register(keysRoutes, { prefix: '/v1/keys' })
 
   return app
 }
