@@ -1,0 +1,215 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { and, asc, eq, isNotNull, sql } from 'drizzle-orm'
+import { intersectScopes, isValidPermissionName, type EffectiveSet } from '../../authz/index.js'
+import { roleAssignments, users } from '../../db/schema/index.js'
+import { OAuthError, TooManyAttempts } from '../../errors.js'
+import { OAuthErrorSchema } from '../../schemas/common.js'
+import { RevokeBodySchema, TokenBodySchema, TokenResponseSchema, type TokenBody } from '../../schemas/auth.js'
+import { createLoginThrottle } from '../../security/login-throttle.js'
+import { createSession, findSessionByRefreshToken, revokeSessions, rotateRefreshToken } from '../../services/sessions.js'
+import { defaultTenant, findTenant } from '../../services/tenants.js'
+
+export const REFRESH_COOKIE = 'warden_refresh'
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+function parseScope (scope: string | undefined): string[] | null {
+  if (scope === undefined || scope.trim() === '') return null
+  const parts = scope.split(' ').filter(Boolean)
+  if (parts.length > 200 || parts.some(p => !SCOPE_TOKEN.test(p))) throw new OAuthError('invalid_scope', 'malformed scope')
+  return [...new Set(parts)]
+}
+
+/**
+ * The OAuth 2.0 token endpoint (password, refresh_token grants) and revocation (RFC 7009).
+ * Errors are RFC 6749 section 5.2 JSON; every answer carries Cache-Control: no-store.
+ */
+const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
+  const { config } = app
+  const throttle = createLoginThrottle({
+    maxFailuresPerAccountAndIp: config.loginThrottle.maxFailuresPerAccountAndIp,
+    maxFailuresPerIp: config.loginThrottle.maxFailuresPerIp,
+    maxBlockMs: config.loginThrottle.blockSeconds * 1000,
+    windowMs: config.loginThrottle.blockSeconds * 1000
+  })
+
+  async function effectiveFor (userId: string, tenantId: string): Promise<{ active: boolean, effective: EffectiveSet } | null> {
+    const state = await app.access.subject(userId)
+    if (state === null) return null
+    return { active: state.active, effective: await app.access.effectiveFor(state, tenantId) }
+  }
+
+  /** Login without `tenant` lands in the user's first tenant, else the default tenant. */
+  async function resolveLoginTenant (userId: string, requested: string | undefined) {
+    if (requested !== undefined) {
+      const tenant = await findTenant(app.db, requested)
+      if (!tenant) return null
+      const [member] = await app.db.select({ id: roleAssignments.id }).from(roleAssignments)
+        .where(and(eq(roleAssignments.userId, userId), eq(roleAssignments.tenantId, tenant.id))).limit(1)
+      return member ? tenant : null
+    }
+    const [first] = await app.db.select({ tenantId: roleAssignments.tenantId }).from(roleAssignments)
+      .where(and(eq(roleAssignments.userId, userId), isNotNull(roleAssignments.tenantId)))
+      .orderBy(asc(roleAssignments.createdAt)).limit(1)
+    if (first?.tenantId) return findTenant(app.db, first.tenantId)
+    return defaultTenant(app.db)
+  }
+
+  async function passwordGrant (body: TokenBody, request: FastifyRequest, reply: FastifyReply) {
+    const { username, password } = body
+    if (!username || !password) throw new OAuthError('invalid_request', 'username and password are required')
+    const requested = parseScope(body.scope)
+    const verdict = throttle.check(username, request.ip)
+    if (!verdict.allowed) throw new TooManyAttempts(verdict.retryAfterSeconds)
+
+    const login = username.trim().toLowerCase()
+    const [user] = await app.db.select({ id: users.id, passwordHash: users.passwordHash, isActive: users.isActive })
+      .from(users)
+      .where(login.includes('@') ? eq(users.email, login) : sql`lower(${users.username}) = ${login}`)
+      .limit(1)
+    const ok = user ? await app.passwords.verify(user.passwordHash, password) : await app.passwords.verifyDummy(password)
+    if (!user || !ok || !user.isActive) {
+      throttle.recordFailure(username, request.ip)
+      app.audit.record(request, { action: 'auth.login', outcome: 'failure', targetType: 'user', targetId: user?.id ?? null, detail: 'invalid credentials' })
+      throw new OAuthError('invalid_grant', 'invalid username or password')
+    }
+    throttle.recordSuccess(username, request.ip)
+    if (app.passwords.needsRehash(user.passwordHash)) {
+      const passwordHash = await app.passwords.hash(password)
+      await app.db.update(users).set({ passwordHash }).where(eq(users.id, user.id))
+    }
+
+    const tenant = await resolveLoginTenant(user.id, body.tenant)
+    if (!tenant) throw new OAuthError('invalid_grant', 'not a member of that tenant')
+    const subject = await effectiveFor(user.id, tenant.id)
+    if (!subject?.active) throw new OAuthError('invalid_grant', 'invalid username or password')
+    const scopes = intersectScopes(subject.effective, requested)
+    if (requested !== null && scopes.length === 0) throw new OAuthError('invalid_scope', 'none of the requested scopes is granted')
+
+    const { session, refreshToken } = await createSession(app.db, {
+      userId: user.id,
+      tenantId: tenant.id,
+      scopes: requested === null ? null : scopes,
+      userAgent: request.headers['user-agent'] ?? null,
+      ip: request.ip,
+      ttlSeconds: config.refreshTokenTtl
+    })
+    app.audit.record(request, { action: 'auth.login', outcome: 'success', targetType: 'user', targetId: user.id, tenantId: tenant.id })
+    const inCookie = body.refresh_in_cookie === true || body.refresh_in_cookie === 'true'
+    return issue(reply, { userId: user.id, tenantId: tenant.id, sid: session.id, scopes, refreshToken, inCookie })
+  }
+
+  function issue (reply: FastifyReply, s: { userId: string, tenantId: string, sid: string, scopes: string[], refreshToken: string, inCookie: boolean }) {
+    const access = app.tokens.signAccessToken({ sub: s.userId, tid: s.tenantId, sid: s.sid, scope: s.scopes })
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    const body: { access_token: string, token_type: 'Bearer', expires_in: number, scope: string, refresh_token?: string } = {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      scope: s.scopes.join(' ')
+    }
+    if (s.inCookie) {
+      reply.setCookie(REFRESH_COOKIE, s.refreshToken, {
+        httpOnly: true, secure: true, sameSite: 'strict', path: '/v1/auth', maxAge: config.refreshTokenTtl
+      })
+    } else {
+      body.refresh_token = s.refreshToken
+    }
+    return body
+  }
+
+  function cookieRefreshToken (request: FastifyRequest): string | undefined {
+    const token = request.cookies[REFRESH_COOKIE]
+    if (token === undefined) return undefined
+    // CSRF: a cross-site form cannot set this header, and a sent Origin must be ours or allowed.
+    if (request.headers['x-requested-with'] !== 'warden') {
+      throw new OAuthError('invalid_request', 'the refresh cookie needs the header X-Requested-With: warden')
+    }
+    const origin = request.headers.origin
+    if (origin !== undefined && origin !== new URL(config.issuer).origin && !config.allowedOrigins.includes(origin)) {
+      throw new OAuthError('invalid_request', 'origin not allowed')
+    }
+    return token
+  }
+
+  async function refreshGrant (body: TokenBody, request: FastifyRequest, reply: FastifyReply) {
+    const fromCookie = body.refresh_token === undefined
+    const token = body.refresh_token ?? cookieRefreshToken(request)
+    if (!token) throw new OAuthError('invalid_request', 'refresh_token is required')
+    const requested = parseScope(body.scope)
+    const result = await rotateRefreshToken(app.db, token, config.refreshReuseGrace)
+    if (!result.ok) {
+      if (result.reason === 'reused' && result.sessionId) {
+        await app.publishChanges('session:' + result.sessionId)
+        app.audit.record(request, { action: 'auth.refresh_reuse', outcome: 'denied', targetType: 'session', targetId: result.sessionId, detail: 'session revoked' })
+      }
+      throw new OAuthError('invalid_grant', 'invalid refresh token')
+    }
+    const { session } = result
+    const subject = await effectiveFor(session.userId, session.tenantId)
+    if (!subject?.active) throw new OAuthError('invalid_grant', 'invalid refresh token')
+    const current = intersectScopes(subject.effective, session.scopes)
+    let scopes = current
+    if (requested !== null) {
+      const allowed = new Set(current)
+      if (requested.some(s => !allowed.has(s) && !isValidPermissionName(s))) throw new OAuthError('invalid_scope', 'unknown scope')
+      if (requested.some(s => !allowed.has(s))) throw new OAuthError('invalid_scope', 'a refresh cannot widen the session\'s scopes')
+      scopes = requested
+    }
+    return issue(reply, { userId: session.userId, tenantId: session.tenantId, sid: session.id, scopes, refreshToken: result.refreshToken, inCookie: fromCookie })
+  }
+
+  app.post('/token', {
+    config: { public: true, oauth: true },
+    schema: {
+      tags: ['auth'],
+      operationId: 'token',
+      summary: 'OAuth 2.0 token endpoint (password, refresh_token grants)',
+      description: 'Form-urlencoded (RFC 6749) or JSON. `password`: username or email, password, optional scope and tenant; `refresh_token`: the refresh token (or the refresh cookie with X-Requested-With: warden). Errors follow RFC 6749 section 5.2.',
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
+      body: TokenBodySchema,
+      response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 401: OAuthErrorSchema, 429: OAuthErrorSchema }
+    }
+  }, async (request, reply) => {
+    const body = request.body
+    switch (body.grant_type) {
+      case 'password': return passwordGrant(body, request, reply)
+      case 'refresh_token': return refreshGrant(body, request, reply)
+      default: throw new OAuthError('unsupported_grant_type', `unsupported grant_type ${JSON.stringify(body.grant_type.slice(0, 40))}`)
+    }
+  })
+
+  app.post('/revoke', {
+    config: { public: true, oauth: true },
+    schema: {
+      tags: ['auth'],
+      operationId: 'revoke',
+      summary: 'Token revocation (RFC 7009)',
+      description: 'Always 200. A refresh token (or an access token) ends its whole session.',
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
+      body: RevokeBodySchema,
+      response: { 200: { type: 'null' }, 400: OAuthErrorSchema }
+    }
+  }, async (request, reply) => {
+    const { token, token_type_hint: hint } = request.body
+    let sid: string | null = null
+    if (hint !== 'access_token') sid = (await findSessionByRefreshToken(app.db, token))?.id ?? null
+    if (sid === null && token.includes('.')) {
+      try {
+        sid = app.tokens.verifyAccessToken(token).sid
+      } catch {
+        // RFC 7009: an invalid token is not an error
+      }
+    }
+    if (sid !== null) {
+      const ended = await revokeSessions(app.db, [sid], 'revoked')
+      if (ended.length > 0) {
+        await app.publishChanges('session:' + sid)
+        app.audit.record(request, { action: 'auth.revoke', outcome: 'success', targetType: 'session', targetId: sid })
+      }
+    }
+    reply.header('cache-control', 'no-store').code(200).send()
+  })
+}
+
+export default tokenRoutes
