@@ -1,0 +1,76 @@
+import { parseArgs } from 'node:util'
+import { eq } from 'drizzle-orm'
+import { ConfigError, loadConfig } from './config.js'
+import { openDatabase, runMigrations } from './db/client.js'
+import { roleAssignments, roles, users } from './db/schema/index.js'
+import { seedDatabase } from './db/seed.js'
+import { checkPasswordPolicy, createPasswordHasher } from './security/passwords.js'
+import { ensureSigningKey, rotateSigningKey } from './tokens/key-store.js'
+
+const USAGE = `Usage: warden <command>
+  migrate                 apply migrations (and seed an empty database)
+  create-admin --email E --username U [--password P]
+                          create a global administrator (password from WARDEN_ADMIN_PASSWORD or --password)
+  rotate-keys             make a new signing key the signer; older keys stay published until their tokens expire
+Configuration comes from the environment, as for the server (see README).`
+
+async function main () {
+  const [command, ...rest] = process.argv.slice(2)
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE + '\n')
+    return 0
+  }
+  const config = loadConfig(process.env)
+  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  try {
+    await runMigrations(handle, config.databaseUrl)
+    const hasher = createPasswordHasher(config.argon2)
+    switch (command) {
+      case 'migrate': {
+        const seeded = await seedDatabase(handle.db, { adminEmail: config.adminEmail, adminPassword: config.adminPassword, hashPassword: pw => hasher.hash(pw) })
+        await ensureSigningKey(handle.db, config.signingAlg, config.keyEncryptionSecret)
+        process.stdout.write(`migrations applied${seeded.seeded ? '; database seeded' : ''}\n`)
+        if (seeded.admin?.password) process.stdout.write(`first administrator ${seeded.admin.email} password: ${seeded.admin.password} (shown once)\n`)
+        return 0
+      }
+      case 'create-admin': {
+        const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' } } })
+        const password = values.password ?? config.adminPassword
+        if (!values.email || !values.username || !password) {
+          process.stderr.write('create-admin needs --email, --username and a password (--password or WARDEN_ADMIN_PASSWORD)\n')
+          return 2
+        }
+        const policy = checkPasswordPolicy(password, { email: values.email, username: values.username })
+        if (!policy.ok) {
+          process.stderr.write(`password refused: ${policy.message}\n`)
+          return 2
+        }
+        const passwordHash = await hasher.hash(password)
+        const id = await handle.db.transaction(async tx => {
+          const [user] = await tx.insert(users).values({ email: values.email!.toLowerCase(), username: values.username!, passwordHash, fullName: 'Administrator' }).returning({ id: users.id })
+          const [admin] = await tx.select({ id: roles.id }).from(roles).where(eq(roles.name, 'admin'))
+          if (!admin) throw new Error('role admin does not exist')
+          await tx.insert(roleAssignments).values({ userId: user.id, roleId: admin.id, tenantId: null })
+          return user.id
+        })
+        process.stdout.write(`administrator ${values.email} created (${id})\n`)
+        return 0
+      }
+      case 'rotate-keys': {
+        const row = await rotateSigningKey(handle.db, config.signingAlg, config.keyEncryptionSecret, config.accessTokenTtl)
+        process.stdout.write(`new signing key ${row.kid} (${row.alg}) is active\n`)
+        return 0
+      }
+      default:
+        process.stderr.write(`unknown command ${command}\n${USAGE}\n`)
+        return 2
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+main().then(code => { process.exitCode = code }, err => {
+  process.stderr.write((err instanceof ConfigError ? err.message : `error: ${(err as Error).message}`) + '\n')
+  process.exitCode = 1
+})
