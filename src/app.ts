@@ -14,6 +14,7 @@ import openapiPlugin from './plugins/openapi.js'
 import authnPlugin from './plugins/authn.js'
 import authzPlugin from './plugins/authz.js'
 import auditPlugin from './plugins/audit.js'
+import metricsPlugin from './plugins/metrics.js'
 import healthRoutes from './routes/health/index.js'
 import wellKnownRoutes from './routes/well-known/index.js'
 import authRoutes from './routes/auth/index.js'
@@ -75,6 +76,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   await app.register(authnPlugin)
   await app.register(authzPlugin)
   await app.register(auditPlugin)
+  await app.register(metricsPlugin)
   // routes
   await app.register(healthRoutes)
   await app.register(wellKnownRoutes)

@@ -76,7 +76,12 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
       resource,
       request: { ip: this.ip, now: Date.now() }
     }, scopesOf(principal))
-    if (decision.allowed) return
+    if (decision.allowed) {
+      app.metrics.allowed.inc()
+      return
+    }
+    app.metrics.denied.inc()
+    app.audit.record(this, { action: 'authz.deny', outcome: 'denied', targetType: resource?.type ?? null, targetId: resource?.id ?? null, detail: `${permission}: ${decision.reason}` })
     if (opts?.hide) throw new NotFound('not found')
     if (decision.code === 'missing_scope') throw new InsufficientScope(decision.reason)
     throw new Forbidden(decision.reason)
@@ -93,7 +98,12 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
       const finish = (set: EffectiveSet) => {
         const scopes = scopesOf(principal)
         const decision = checkRequirement(set, scopes, compiled.requirement, { subjectId: principal.sub, request: { ip: request.ip } })
-        if (decision.allowed) return done()
+        if (decision.allowed) {
+          app.metrics.allowed.inc()
+          return done()
+        }
+        app.metrics.denied.inc()
+        app.audit.record(request, { action: 'authz.deny', outcome: 'denied', targetType: 'route', targetId: `${request.method} ${request.routeOptions.url}`, detail: decision.reason })
         if (decision.code === 'missing_scope') {
           reply.header('www-authenticate', `Bearer realm="warden", error="insufficient_scope", scope="${compiled.names.join(' ')}"`)
           return done(new InsufficientScope(`token scope does not include ${compiled.names.join(', ')}`))
