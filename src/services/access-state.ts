@@ -95,14 +95,16 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
   }
 
   /** Effective permissions of a loaded subject in a tenant; memoized until the subject or graph changes. */
-  async function effectiveFor (state: SubjectState, tenantId: string | null, now = Date.now()): Promise<EffectiveSet> {
+  function effectiveFor (state: SubjectState, tenantId: string | null, now = Date.now()): EffectiveSet | Promise<EffectiveSet> {
     const key = tenantId ?? ''
     const memo = state.effective.get(key)
-    if (memo && (memo.nextExpiry === null || memo.nextExpiry > now)) return memo
-    const g = graph ?? await getGraph()
-    const set = g.effective(state.assignments, tenantId, now)
-    state.effective.set(key, set)
-    return set
+    if (memo !== undefined && (memo.nextExpiry === null || memo.nextExpiry > now)) return memo
+    const compute = (g: RoleGraph) => {
+      const set = g.effective(state.assignments, tenantId, now)
+      if (g === graph) state.effective.set(key, set)
+      return set
+    }
+    return graph !== null ? compute(graph) : getGraph().then(compute)
   }
 
   async function loadSession (sid: string): Promise<SessionState | null> {
