@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import type { Db } from '../db/client.js'
-import { clients, roleAssignments, roleInheritance, rolePermissions, roles, sessions, users } from '../db/schema/index.js'
+import { clients, permissions, roleAssignments, roleInheritance, rolePermissions, roles, sessions, users } from '../db/schema/index.js'
 import { compileRoleGraph, EffectiveSet, type RoleGraph, type RoleInput, type Condition } from '../authz/index.js'
 
 export interface SubjectState {
@@ -29,11 +29,12 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
   const clientCache = new LRUCache<string, ClientState>({ max: 10_000 })
   const inflight = new Map<string, Promise<unknown>>()
 
-  async function loadGraphInputs (): Promise<RoleInput[]> {
-    const [roleRows, grantRows, parentRows] = await Promise.all([
+  async function loadGraphInputs (): Promise<{ roles: RoleInput[], permissions: string[] }> {
+    const [roleRows, grantRows, parentRows, permissionRows] = await Promise.all([
       db.select({ id: roles.id, name: roles.name }).from(roles),
       db.select({ roleId: rolePermissions.roleId, permission: rolePermissions.permission, condition: rolePermissions.condition }).from(rolePermissions),
-      db.select({ roleId: roleInheritance.roleId, parentId: roleInheritance.parentId }).from(roleInheritance)
+      db.select({ roleId: roleInheritance.roleId, parentId: roleInheritance.parentId }).from(roleInheritance),
+      db.select({ name: permissions.name }).from(permissions)
     ])
     const byId = new Map(roleRows.map(r => [r.id, { name: r.name, parents: [] as string[], grants: [] as Array<{ permission: string, condition: Condition | null }> }]))
     for (const g of grantRows) byId.get(g.roleId)?.grants.push({ permission: g.permission, condition: (g.condition ?? null) as Condition | null })
@@ -41,7 +42,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
       const parent = byId.get(p.parentId)
       if (parent) byId.get(p.roleId)?.parents.push(parent.name)
     }
-    return [...byId.values()]
+    return { roles: [...byId.values()], permissions: permissionRows.map(p => p.name) }
   }
 
   async function getGraph (): Promise<RoleGraph> {
@@ -49,7 +50,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     if (!graphLoad) {
       const started = epoch
       graphLoad = loadGraphInputs().then(inputs => {
-        const compiled = compileRoleGraph(inputs)
+        const compiled = compileRoleGraph(inputs.roles, { permissions: inputs.permissions, unknownParents: 'ignore' })
         if (started === epoch) graph = compiled
         graphLoad = null
         return compiled
