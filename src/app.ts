@@ -101,11 +101,11 @@ export type App = Awaited<ReturnType<typeof buildApp>>
  * Fastify's default coerces everything, which would accept `["x"]` for `"x"` in a body.
  */
 async function queryCoercingCompiler () {
-  const { default: Ajv } = await import('ajv')
-  const { default: addFormats } = await import('ajv-formats')
+  const { Ajv } = await import('ajv')
+  const { default: formats } = await import('ajv-formats')
   const make = (coerce: boolean) => {
-    const ajv = new Ajv.default({ removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: false, strict: false })
-    addFormats.default(ajv)
+    const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: false, strict: false })
+    formats.default(ajv)
     return ajv
   }
   const strict = make(false)

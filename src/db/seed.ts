@@ -78,7 +78,7 @@ export async function seedDatabase (db: Db, opts: SeedOptions): Promise<SeedResu
     const existing = await tx.select({ id: tenants.id }).from(tenants).limit(1)
     if (existing.length > 0) return { seeded: false }
 
-    const [tenant] = await tx.insert(tenants).values({ slug: DEFAULT_TENANT_SLUG, name: 'Default', isDefault: true }).returning()
+    await tx.insert(tenants).values({ slug: DEFAULT_TENANT_SLUG, name: 'Default', isDefault: true })
     await tx.insert(permissions).values(Object.entries(DEFAULT_PERMISSIONS).map(([name, description]) => ({ name, description })))
     const roleIds = new Map<string, string>()
     for (const role of DEFAULT_ROLES) {
@@ -97,7 +97,6 @@ export async function seedDatabase (db: Db, opts: SeedOptions): Promise<SeedResu
     const email = (opts.adminEmail ?? 'admin@warden.local').toLowerCase()
     const [admin] = await tx.insert(users).values({ email, username: 'admin', fullName: 'Administrator', passwordHash }).returning({ id: users.id })
     await tx.insert(roleAssignments).values({ userId: admin.id, roleId: roleIds.get('admin')!, tenantId: null })
-    void tenant
     return { seeded: true, admin: { email, username: 'admin', password: generated } }
   })
 }

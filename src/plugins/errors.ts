@@ -67,7 +67,7 @@ function isOAuthRoute (request: FastifyRequest): boolean {
 
 function validationErrors (error: FastifyError): Array<{ path: string, message: string }> {
   return (error.validation ?? []).map(v => {
-    const missing = (v.params as { missingProperty?: string, additionalProperty?: string } | undefined)
+    const missing = v.params as { missingProperty?: string, additionalProperty?: string } | undefined
     let path = v.instancePath || ''
     if (missing?.missingProperty) path += '/' + missing.missingProperty
     if (missing?.additionalProperty) path += '/' + missing.additionalProperty
