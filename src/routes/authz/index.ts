@@ -1,4 +1,217 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
+import {
+  decide, isValidPermissionName, isWildcard, permissionCovers, ScopeSet,
+  type EffectiveSet, type RoleGraph
+} from '../../authz/index.js'
+import { permissions, roleAssignments, roles, users } from '../../db/schema/index.js'
+import { BadRequest, Forbidden, NotFound } from '../../errors.js'
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
+import type { SubjectState } from '../../services/access-state.js'
+import { PageOf, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import {
+  CheckBatchResultSchema, CheckBatchSchema, CheckSchema, DecisionSchema, SubjectSchema, SubjectsQuerySchema,
+  type Check, type DecisionAnswer
+} from '../../schemas/authz.js'
+import { holdsGlobally, resolveTenants } from './scope.js'
 
-const routes: FastifyPluginAsyncTypebox = async () => {}
-export default routes
+const TAGS = ['authz']
+const CHECK_OTHERS = 'authz:check'
+/** OpenAPI note: authz:check is needed only to ask about another subject. */
+const ABOUT_OTHERS = { allOf: [CHECK_OTHERS], when: 'a check names a subject' }
+
+const deny = (reason: string): DecisionAnswer => ({ allowed: false, reason })
+
+/**
+ * The decision API: the same engine as Warden's own routes, asked by other services.
+ * A check without `subject` answers for the caller (its effective permissions in the token's
+ * tenant, limited by the token's scopes). A check about another user needs authz:check and
+ * evaluates that user's effective permissions in `tenant` (the token's by default); callers whose
+ * authz:check comes from a tenant role, and clients, may ask only about their own tenant.
+ * Unknown permissions, subjects and tenants are answers (`allowed: false` with a reason), not
+ * errors. Denials are audited as `authz.check`.
+ */
+const authzRoutes: FastifyPluginAsyncTypebox = async app => {
+  // The permission catalog, reloaded with the role graph: every write to permissions publishes
+  // 'graph', which gives getGraph() a new object.
+  const catalogs = new WeakMap<RoleGraph, Promise<ReadonlySet<string>>>()
+  async function catalog (): Promise<ReadonlySet<string>> {
+    const graph = await app.access.getGraph()
+    let names = catalogs.get(graph)
+    if (names === undefined) {
+      names = app.db.select({ name: permissions.name }).from(permissions)
+        .then(rows => new Set(rows.map(r => r.name)))
+      names.catch(() => catalogs.delete(graph))
+      catalogs.set(graph, names)
+    }
+    return names
+  }
+
+  /** Answers checks in order: loads each distinct subject, tenant and the catalog once. */
+  async function answer (request: FastifyRequest, checks: readonly Check[]): Promise<DecisionAnswer[]> {
+    const principal = request.principal!
+    const scopes = ScopeSet.parse(principal.scope)
+    const caller = await request.effectivePermissions()
+    const now = Date.now()
+
+    const aboutOthers = checks.some(c => c.subject !== undefined)
+    if (aboutOthers && !decide(caller, CHECK_OTHERS, { subjectId: principal.sub }, scopes).allowed) {
+      app.audit.record(request, { action: 'authz.check', outcome: 'denied', detail: 'checking another subject needs authz:check' })
+      throw new Forbidden('checking another subject needs authz:check')
+    }
+
+    const subjectIds = new Set(checks.flatMap(c => c.subject === undefined ? [] : [c.subject.toLowerCase()]))
+    const [known, tenantIds, global, states] = await Promise.all([
+      catalog(),
+      resolveTenants(app.db, checks.flatMap(c => c.tenant === undefined ? [] : [c.tenant])),
+      aboutOthers ? holdsGlobally(app, principal, CHECK_OTHERS) : false,
+      Promise.all([...subjectIds].map(async id => [id, await app.access.subject(id)] as const))
+    ])
+    const subjects = new Map<string, SubjectState | null>(states)
+
+    const results: DecisionAnswer[] = []
+    for (const check of checks) {
+      const { permission, resource } = check
+      let tenantId = principal.tid
+      if (check.tenant !== undefined) {
+        const resolved = tenantIds.get(check.tenant)
+        if (check.subject === undefined && resolved !== principal.tid) {
+          results.push(deny('the caller\'s token applies only in its own tenant'))
+          continue
+        }
+        // a tenant outside the caller's reach answers like one that does not exist
+        if (resolved === undefined || (!global && resolved !== principal.tid)) {
+          results.push(deny('unknown tenant'))
+          continue
+        }
+        tenantId = resolved
+      }
+      if (isValidPermissionName(permission) && !isWildcard(permission) && !known.has(permission)) {
+        results.push(deny(`unknown permission ${permission}`))
+        continue
+      }
+      let effective: EffectiveSet
+      let subjectId = principal.sub
+      if (check.subject === undefined) {
+        effective = caller
+      } else {
+        subjectId = check.subject.toLowerCase()
+        const state = subjects.get(subjectId)
+        if (state == null) {
+          results.push(deny('unknown subject'))
+          continue
+        }
+        if (!state.active) {
+          results.push(deny('subject is disabled'))
+          continue
+        }
+        effective = await app.access.effectiveFor(state, tenantId, now)
+      }
+      const decision = check.subject === undefined
+        ? decide(effective, permission, { subjectId, resource, request: { ip: request.ip, now } }, scopes)
+        : decide(effective, permission, { subjectId, resource, request: { now } })
+      results.push({ allowed: decision.allowed, reason: decision.reason })
+    }
+
+    checks.forEach((check, i) => {
+      if (results[i].allowed) return
+      app.audit.record(request, {
+        action: 'authz.check',
+        outcome: 'denied',
+        targetType: check.subject === undefined ? principal.kind : 'user',
+        targetId: check.subject ?? principal.sub,
+        detail: `${check.permission}: ${results[i].reason}`.slice(0, 500)
+      })
+    })
+    return results
+  }
+
+  app.post('/check', {
+    config: { authenticated: true },
+    schema: {
+      tags: TAGS,
+      operationId: 'checkPermission',
+      'x-permissions': ABOUT_OTHERS,
+      summary: 'May this subject do this?',
+      description: 'Without `subject`, answers for the caller (token tenant and scopes). With `subject` (a user id) the caller needs authz:check. Unknown permissions, subjects and tenants answer `allowed: false` with a reason.',
+      body: CheckSchema,
+      response: { 200: DecisionSchema, ...protectedErrors }
+    }
+  }, async request => {
+    const [result] = await answer(request, [request.body])
+    return result
+  })
+
+  app.post('/check-batch', {
+    config: { authenticated: true },
+    schema: {
+      tags: TAGS,
+      operationId: 'checkPermissions',
+      'x-permissions': ABOUT_OTHERS,
+      summary: 'Several decisions at once',
+      description: 'Up to 100 checks, answered in order. Any check with a `subject` makes the call need authz:check.',
+      body: CheckBatchSchema,
+      response: { 200: CheckBatchResultSchema, ...protectedErrors }
+    }
+  }, async request => ({ results: await answer(request, request.body.checks) }))
+
+  app.get('/subjects', {
+    config: { permissions: [CHECK_OTHERS] },
+    schema: {
+      tags: TAGS,
+      operationId: 'listPermissionSubjects',
+      summary: 'Who holds this permission?',
+      description: 'Active users holding the permission in the tenant (the token\'s by default), through global or tenant assignments that have not expired, role inheritance and wildcards included. `via` lists the assigned roles. Holders of conditional grants only (e.g. authors, owner-only) are listed with `includeConditional=true`.',
+      querystring: SubjectsQuerySchema,
+      response: { 200: PageOf(SubjectSchema), ...protectedErrors, 404: ProblemSchema }
+    }
+  }, async request => {
+    const principal = request.principal!
+    const { permission, tenant, includeConditional, limit, cursor } = request.query
+    if (!isValidPermissionName(permission)) throw new BadRequest(`invalid permission name ${JSON.stringify(permission)}`)
+    // keyset on the user id alone; the cursor's time part is unused
+    const after = cursor === undefined ? null : decodeCursor(cursor, 'uuid').id
+
+    let tenantId = principal.tid
+    if (tenant !== undefined) {
+      const [resolved, global] = await Promise.all([
+        resolveTenants(app.db, [tenant]).then(m => m.get(tenant)),
+        holdsGlobally(app, principal, CHECK_OTHERS)
+      ])
+      if (resolved === undefined || (!global && resolved !== principal.tid)) throw new NotFound('tenant not found')
+      tenantId = resolved
+    }
+    if (!isWildcard(permission) && !(await catalog()).has(permission)) return { items: [], nextCursor: null }
+
+    const graph = await app.access.getGraph()
+    const covering = graph.roleNames().filter(role => includeConditional === true
+      ? (graph.permissionsOf(role) ?? []).some(held => permissionCovers(held, permission))
+      : graph.effective([{ role, tenantId: null, expiresAt: null }], null).has(permission))
+    if (covering.length === 0) return { items: [], nextCursor: null }
+
+    const rows = await app.db.select({
+      id: users.id,
+      username: users.username,
+      email: users.email,
+      via: sql<string[]>`array_agg(distinct ${roles.name})`
+    }).from(roleAssignments)
+      .innerJoin(users, eq(users.id, roleAssignments.userId))
+      .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
+      .where(and(
+        inArray(roles.name, covering),
+        or(isNull(roleAssignments.tenantId), eq(roleAssignments.tenantId, tenantId)),
+        or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, new Date())),
+        eq(users.isActive, true),
+        after === null ? undefined : gt(users.id, after)
+      ))
+      .groupBy(users.id)
+      .orderBy(asc(users.id))
+      .limit(limit + 1)
+    const items = rows.slice(0, limit).map(row => ({ ...row, via: [...row.via].sort() }))
+    const last = items[items.length - 1]
+    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(new Date(0), last.id) : null }
+  })
+}
+
+export default authzRoutes
