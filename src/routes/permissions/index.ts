@@ -1,4 +1,96 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { eq } from 'drizzle-orm'
+import { isValidPermissionName } from '../../authz/index.js'
+import { permissions, rolePermissions, roles } from '../../db/schema/index.js'
+import { DEFAULT_PERMISSIONS } from '../../db/seed.js'
+import { BadRequest, Conflict, NotFound } from '../../errors.js'
+import { page } from '../../lib/cursor.js'
+import { isForeignKeyViolation, isUniqueViolation } from '../../lib/db-errors.js'
+import { CreatePermissionBodySchema, PermissionParamsSchema, PermissionSchema } from '../../schemas/admin.js'
+import { PageOf, PageQuerySchema, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { keyset } from '../../services/admin/paging.js'
 
-const routes: FastifyPluginAsyncTypebox = async () => {}
-export default routes
+const TAGS = ['permissions']
+
+const permissionView = (row: { name: string, description: string }) => ({ name: row.name, description: row.description })
+
+/**
+ * The permission catalog: the names roles may grant. Warden's own permissions (the seeded ones,
+ * which its routes require) cannot be deleted.
+ */
+const permissionsRoutes: FastifyPluginAsyncTypebox = async app => {
+  app.get('/', {
+    config: { permissions: ['permissions:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'listPermissions',
+      summary: 'List permissions',
+      description: 'Oldest first.',
+      querystring: PageQuerySchema,
+      response: { 200: PageOf(PermissionSchema), ...protectedErrors }
+    }
+  }, async request => {
+    const { limit, cursor } = request.query
+    const keys = keyset(permissions.createdAt, permissions.name, cursor, 'text')
+    const rows = await app.db.select().from(permissions).where(keys.where).orderBy(...keys.orderBy).limit(limit + 1)
+    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.name }))
+    return { items: result.items.map(permissionView), nextCursor: result.nextCursor }
+  })
+
+  app.post('/', {
+    config: { permissions: ['permissions:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'createPermission',
+      summary: 'Create a permission',
+      description: 'A name is `resource:action` (lower case letters, digits, `_`, `-`); `resource:*` and `*` are wildcards. 409 if it exists.',
+      body: CreatePermissionBodySchema,
+      response: { 201: PermissionSchema, ...protectedErrors, 409: ProblemSchema }
+    }
+  }, async (request, reply) => {
+    const { name, description = '' } = request.body
+    if (!isValidPermissionName(name)) throw new BadRequest(`invalid permission name ${name}`)
+    const [row] = await app.db.insert(permissions).values({ name, description, createdAt: new Date() }).returning()
+      .catch(err => {
+        if (isUniqueViolation(err)) throw new Conflict(`permission ${name} already exists`)
+        throw err
+      })
+    await app.publishChanges('graph')
+    app.audit.record(request, { action: 'permission.create', outcome: 'success', targetType: 'permission', targetId: name, after: permissionView(row) })
+    return reply.code(201).send(permissionView(row))
+  })
+
+  app.delete('/:name', {
+    config: { permissions: ['permissions:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'deletePermission',
+      summary: 'Delete a permission',
+      description: 'URL-encode the name (`posts%3Aread`, `posts%3A%2A`). 409 while a role grants it, or for one of Warden\'s own permissions.',
+      params: PermissionParamsSchema,
+      response: { 204: Type.Null(), ...protectedErrors, 404: ProblemSchema, 409: ProblemSchema }
+    }
+  }, async (request, reply) => {
+    const { name } = request.params
+    const [existing] = await app.db.select().from(permissions).where(eq(permissions.name, name))
+    if (existing === undefined) throw new NotFound(`permission ${name} not found`)
+    if (Object.hasOwn(DEFAULT_PERMISSIONS, name)) throw new Conflict(`permission ${name} is one of Warden's own and cannot be deleted`)
+    const grantedBy = await app.db.select({ role: roles.name }).from(rolePermissions)
+      .innerJoin(roles, eq(roles.id, rolePermissions.roleId))
+      .where(eq(rolePermissions.permission, name))
+      .orderBy(roles.name)
+      .limit(10)
+    if (grantedBy.length > 0) throw new Conflict(`permission ${name} is granted by role ${grantedBy.map(r => r.role).join(', ')}`)
+    await app.db.delete(permissions).where(eq(permissions.name, name)).catch(err => {
+      // a grant added since the check above: role_permissions restricts the delete
+      if (isForeignKeyViolation(err)) throw new Conflict(`permission ${name} is granted by a role`)
+      throw err
+    })
+    await app.publishChanges('graph')
+    app.audit.record(request, { action: 'permission.delete', outcome: 'success', targetType: 'permission', targetId: name, before: permissionView(existing) })
+    return reply.code(204).send(null)
+  })
+}
+
+export default permissionsRoutes

@@ -1,4 +1,314 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { and, eq, inArray, isNull, or } from 'drizzle-orm'
+import { isValidPermissionName, validateCondition, wouldCreateCycle, type Condition } from '../../authz/index.js'
+import type { Tx } from '../../db/client.js'
+import { permissions, roleAssignments, roleInheritance, rolePermissions, roles } from '../../db/schema/index.js'
+import { BadRequest, Conflict, InvalidCondition, NotFound } from '../../errors.js'
+import { page } from '../../lib/cursor.js'
+import { isForeignKeyViolation, isUniqueViolation } from '../../lib/db-errors.js'
+import {
+  CreateRoleBodySchema, GrantBodySchema, RoleGrantParamsSchema, RoleParamsSchema, RoleSchema, UpdateRoleBodySchema
+} from '../../schemas/admin.js'
+import { PageOf, PageQuerySchema, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { addedGrants, assertMayGrant, grantsOfRole, type GrantRequirement } from '../../services/admin/escalation.js'
+import { keyset } from '../../services/admin/paging.js'
+import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
+import {
+  compileDefinitions, definitionsOf, findDefinition, loadDefinitions, lockRoleGraph, roleView, type RoleDefinition
+} from '../../services/admin/roles.js'
+import { heldIn, type Held } from '../../services/admin/scope.js'
 
-const routes: FastifyPluginAsyncTypebox = async () => {}
-export default routes
+const TAGS = ['roles']
+const withNotFound = { ...protectedErrors, 404: ProblemSchema }
+const withConflict = { ...withNotFound, 409: ProblemSchema }
+
+type Grant = RoleDefinition['grants'][number]
+
+/** A permission deleted between the existence check and the insert: role_permissions refuses it. */
+function rethrowWrite (err: unknown): never {
+  if (isForeignKeyViolation(err)) throw new Conflict('a permission or role changed at the same time; try again')
+  throw err
+}
+
+/**
+ * Roles are global objects: every change is checked against the caller's global rights. No
+ * escalation: a change must not give any role a grant the caller does not hold, and a role the
+ * caller does not fully hold cannot be changed or deleted by them at all (otherwise `roles:write`
+ * could strip the administrators' role). Writes to the graph are serialized by an advisory lock,
+ * so concurrent edits cannot close a cycle together.
+ */
+const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
+  async function assertPermissionsExist (tx: Tx, names: readonly string[]) {
+    if (names.length === 0) return
+    const found = await tx.select({ name: permissions.name }).from(permissions).where(inArray(permissions.name, [...names]))
+    const unknown = names.filter(n => !found.some(f => f.name === n))
+    if (unknown.length > 0) throw new BadRequest(`unknown permission: ${unknown.join(', ')}`)
+  }
+
+  function assertParents (defs: ReadonlyMap<string, RoleDefinition>, name: string, parents: readonly string[]) {
+    const cycle = wouldCreateCycle([...defs.values()], name, parents)
+    if (cycle !== null) throw new Conflict(`role inheritance cycle: ${cycle.join(' -> ')}`)
+    const unknown = parents.filter(p => !defs.has(p))
+    if (unknown.length > 0) throw new BadRequest(`unknown role: ${unknown.join(', ')}`)
+  }
+
+  /**
+   * The change from `current` (null: a new role) to `next` is allowed only if the caller holds
+   * every grant the role has now and every grant it would gain. Roles inheriting from it gain
+   * exactly what it gains, so checking the role itself covers them.
+   */
+  function assertMayChange (request: FastifyRequest, held: Held, defs: ReadonlyMap<string, RoleDefinition>, current: RoleDefinition | null, next: Pick<RoleDefinition, 'name' | 'grants' | 'parents'> | null, action: string) {
+    const name = (current ?? next)!.name
+    const before = current === null ? [] : grantsOfRole(compileDefinitions(defs), name)
+    const after = next === null ? [] : grantsOfRole(compileDefinitions(defs, next), name)
+    const required: GrantRequirement[] = [...before, ...addedGrants(after, before)]
+    assertMayGrant(app, request, held, required, { action, targetType: 'role', targetId: name })
+  }
+
+  async function viewOf (name: string) {
+    const def = await findDefinition(app.db, name)
+    if (def === null) throw new NotFound(`role ${name} not found`)
+    return roleView(def)
+  }
+
+  /** Users holding the role: their cached assignments name it, so a rename or delete must drop them. */
+  async function holdersOf (tx: Tx, roleId: string): Promise<string[]> {
+    const rows = await tx.selectDistinct({ userId: roleAssignments.userId }).from(roleAssignments).where(eq(roleAssignments.roleId, roleId))
+    return rows.map(r => 'user:' + r.userId)
+  }
+
+  function parseCondition (json: unknown): Condition | null {
+    if (json === undefined || json === null) return null
+    const result = validateCondition(json)
+    if (!result.ok) {
+      throw new InvalidCondition('invalid condition: ' + result.errors.map(e => `${e.path || '(root)'} ${e.message}`).join('; '))
+    }
+    return result.condition
+  }
+
+  app.get('/', {
+    config: { permissions: ['roles:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'listRoles',
+      summary: 'List roles',
+      description: 'Oldest first, with each role\'s own grants and direct parents.',
+      querystring: PageQuerySchema,
+      response: { 200: PageOf(RoleSchema), ...protectedErrors }
+    }
+  }, async request => {
+    const { limit, cursor } = request.query
+    const keys = keyset(roles.createdAt, roles.id, cursor)
+    const rows = await app.db.select().from(roles).where(keys.where).orderBy(...keys.orderBy).limit(limit + 1)
+    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    const defs = await definitionsOf(app.db, result.items)
+    return { items: defs.map(roleView), nextCursor: result.nextCursor }
+  })
+
+  app.post('/', {
+    config: { permissions: ['roles:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'createRole',
+      summary: 'Create a role',
+      description: '400 for an unknown permission or parent; 409 for a taken name or an inheritance cycle; 403 unless the caller holds (globally) every permission the role would grant, inherited ones included.',
+      body: CreateRoleBodySchema,
+      response: { 201: RoleSchema, ...protectedErrors, 409: ProblemSchema }
+    }
+  }, async (request, reply) => {
+    const { name, description = '', permissions: names = [], inherits = [] } = request.body
+    const held = await heldIn(app, request, null)
+    const next = { name, grants: names.map(permission => ({ permission, condition: null })), parents: inherits }
+    await app.db.transaction(async tx => {
+      await lockRoleGraph(tx)
+      const defs = await loadDefinitions(tx)
+      if (defs.has(name)) throw new Conflict(`role ${name} already exists`)
+      assertParents(defs, name, inherits)
+      await assertPermissionsExist(tx, names)
+      assertMayChange(request, held, defs, null, next, 'role.create')
+      const now = new Date()
+      const [row] = await tx.insert(roles).values({ name, description, createdAt: now, updatedAt: now }).returning({ id: roles.id })
+      if (names.length > 0) await tx.insert(rolePermissions).values(names.map(permission => ({ roleId: row.id, permission })))
+      if (inherits.length > 0) await tx.insert(roleInheritance).values(inherits.map(p => ({ roleId: row.id, parentId: defs.get(p)!.id })))
+    }).catch(err => {
+      if (isUniqueViolation(err)) throw new Conflict(`role ${name} already exists`)
+      rethrowWrite(err)
+    })
+    await app.publishChanges('graph')
+    const view = await viewOf(name)
+    app.audit.record(request, { action: 'role.create', outcome: 'success', targetType: 'role', targetId: name, after: view })
+    return reply.code(201).send(view)
+  })
+
+  app.get('/:name', {
+    config: { permissions: ['roles:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'getRole',
+      summary: 'Get a role',
+      params: RoleParamsSchema,
+      response: { 200: RoleSchema, ...withNotFound }
+    }
+  }, async request => viewOf(request.params.name))
+
+  app.patch('/:name', {
+    config: { permissions: ['roles:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'updateRole',
+      summary: 'Change a role',
+      description: '`permissions` replaces the role\'s unconditional grants, `inherits` its parents. 403 unless the caller holds every permission the role grants now and would grant after the change.',
+      params: RoleParamsSchema,
+      body: UpdateRoleBodySchema,
+      response: { 200: RoleSchema, ...withConflict }
+    }
+  }, async request => {
+    const { name: newName, description, permissions: names, inherits } = request.body
+    const held = await heldIn(app, request, null)
+    const { before, finalName, holders } = await app.db.transaction(async tx => {
+      await lockRoleGraph(tx)
+      const defs = await loadDefinitions(tx)
+      const current = defs.get(request.params.name)
+      if (current === undefined) throw new NotFound(`role ${request.params.name} not found`)
+      const finalName = newName ?? current.name
+      if (finalName !== current.name && defs.has(finalName)) throw new Conflict(`role ${finalName} already exists`)
+      const parents = inherits ?? current.parents
+      if (inherits !== undefined) assertParents(defs, current.name, inherits)
+      let grants: Grant[] = current.grants
+      if (names !== undefined) {
+        await assertPermissionsExist(tx, names)
+        grants = [
+          ...names.map(permission => ({ permission, condition: null })),
+          ...current.grants.filter(g => g.condition !== null && !names.includes(g.permission))
+        ]
+      }
+      assertMayChange(request, held, defs, current, { name: current.name, grants, parents }, 'role.update')
+
+      await tx.update(roles).set({
+        name: finalName,
+        ...(description === undefined ? {} : { description }),
+        updatedAt: new Date()
+      }).where(eq(roles.id, current.id))
+      if (names !== undefined) {
+        await tx.delete(rolePermissions).where(and(
+          eq(rolePermissions.roleId, current.id),
+          names.length > 0 ? or(isNull(rolePermissions.condition), inArray(rolePermissions.permission, names)) : isNull(rolePermissions.condition)
+        ))
+        if (names.length > 0) await tx.insert(rolePermissions).values(names.map(permission => ({ roleId: current.id, permission })))
+      }
+      if (inherits !== undefined) {
+        await tx.delete(roleInheritance).where(eq(roleInheritance.roleId, current.id))
+        if (inherits.length > 0) await tx.insert(roleInheritance).values(inherits.map(p => ({ roleId: current.id, parentId: defs.get(p)!.id })))
+      }
+      const holders = finalName === current.name ? [] : await holdersOf(tx, current.id)
+      return { before: roleView(current), finalName, holders }
+    }).catch(err => {
+      if (isUniqueViolation(err)) throw new Conflict(`role ${newName ?? ''} already exists`)
+      rethrowWrite(err)
+    })
+    await app.publishChanges('graph', ...holders)
+    const view = await viewOf(finalName)
+    app.audit.record(request, { action: 'role.update', outcome: 'success', targetType: 'role', targetId: finalName, before, after: view })
+    return view
+  })
+
+  app.delete('/:name', {
+    config: { permissions: ['roles:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'deleteRole',
+      summary: 'Delete a role',
+      description: 'Its assignments go with it. 409 while other roles inherit from it; 403 unless the caller holds every permission it grants.',
+      params: RoleParamsSchema,
+      response: { 204: Type.Null(), ...withConflict }
+    }
+  }, async (request, reply) => {
+    const held = await heldIn(app, request, null)
+    const { before, holders } = await app.db.transaction(async tx => {
+      await lockRoleGraph(tx)
+      const defs = await loadDefinitions(tx)
+      const current = defs.get(request.params.name)
+      if (current === undefined) throw new NotFound(`role ${request.params.name} not found`)
+      const children = [...defs.values()].filter(d => d.parents.includes(current.name)).map(d => d.name)
+      if (children.length > 0) throw new Conflict(`role ${current.name} is inherited by ${children.join(', ')}`)
+      assertMayChange(request, held, defs, current, null, 'role.delete')
+      const holders = await holdersOf(tx, current.id)
+      await tx.delete(roles).where(eq(roles.id, current.id))
+      return { before: roleView(current), holders }
+    })
+    await app.publishChanges('graph', ...holders)
+    app.audit.record(request, { action: 'role.delete', outcome: 'success', targetType: 'role', targetId: before.name, before })
+    return reply.code(204).send(null)
+  })
+
+  app.put('/:name/permissions/:permission', {
+    config: { permissions: ['roles:write'] },
+    preValidation: emptyBodyAsObject,
+    schema: {
+      tags: TAGS,
+      operationId: 'grantPermission',
+      summary: 'Grant a permission to a role',
+      description: 'Adds the grant (201) or replaces its condition (200). `condition` (docs/conditions.md) is validated: 400 INVALID_CONDITION. 400 for an unknown permission; 403 unless the caller holds it (and every permission the role already grants).',
+      params: RoleGrantParamsSchema,
+      body: GrantBodySchema,
+      response: { 200: RoleSchema, 201: RoleSchema, ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const { name, permission } = request.params
+    if (!isValidPermissionName(permission)) throw new BadRequest(`invalid permission name ${permission}`)
+    const condition = parseCondition(request.body.condition)
+    const held = await heldIn(app, request, null)
+    const { before, created } = await app.db.transaction(async tx => {
+      await lockRoleGraph(tx)
+      const defs = await loadDefinitions(tx)
+      const current = defs.get(name)
+      if (current === undefined) throw new NotFound(`role ${name} not found`)
+      await assertPermissionsExist(tx, [permission])
+      const created = !current.grants.some(g => g.permission === permission)
+      const grants = [...current.grants.filter(g => g.permission !== permission), { permission, condition }]
+      assertMayChange(request, held, defs, current, { name, grants, parents: current.parents }, 'role.grant')
+      await tx.insert(rolePermissions).values({ roleId: current.id, permission, condition })
+        .onConflictDoUpdate({ target: [rolePermissions.roleId, rolePermissions.permission], set: { condition } })
+      await tx.update(roles).set({ updatedAt: new Date() }).where(eq(roles.id, current.id))
+      return { before: roleView(current), created }
+    }).catch(rethrowWrite)
+    await app.publishChanges('graph')
+    const view = await viewOf(name)
+    app.audit.record(request, { action: 'role.grant', outcome: 'success', targetType: 'role', targetId: name, before, after: view, detail: permission })
+    return reply.code(created ? 201 : 200).send(view)
+  })
+
+  app.delete('/:name/permissions/:permission', {
+    config: { permissions: ['roles:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'revokePermission',
+      summary: 'Remove a permission grant from a role',
+      description: '404 if the role does not grant it itself (inherited grants are removed from the parent). 403 unless the caller holds every permission the role grants.',
+      params: RoleGrantParamsSchema,
+      response: { 204: Type.Null(), ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const { name, permission } = request.params
+    const held = await heldIn(app, request, null)
+    const before = await app.db.transaction(async tx => {
+      await lockRoleGraph(tx)
+      const defs = await loadDefinitions(tx)
+      const current = defs.get(name)
+      if (current === undefined) throw new NotFound(`role ${name} not found`)
+      if (!current.grants.some(g => g.permission === permission)) throw new NotFound(`role ${name} does not grant ${permission}`)
+      const grants = current.grants.filter(g => g.permission !== permission)
+      assertMayChange(request, held, defs, current, { name, grants, parents: current.parents }, 'role.revoke')
+      await tx.delete(rolePermissions).where(and(eq(rolePermissions.roleId, current.id), eq(rolePermissions.permission, permission)))
+      await tx.update(roles).set({ updatedAt: new Date() }).where(eq(roles.id, current.id))
+      return roleView(current)
+    })
+    await app.publishChanges('graph')
+    app.audit.record(request, { action: 'role.revoke', outcome: 'success', targetType: 'role', targetId: name, before, detail: permission })
+    return reply.code(204).send(null)
+  })
+}
+
+export default rolesRoutes

@@ -1,4 +1,209 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { and, asc, eq, inArray } from 'drizzle-orm'
+import { clients, roleAssignments, roles, sessions, tenants, users } from '../../db/schema/index.js'
+import { BadRequest, Conflict, Forbidden } from '../../errors.js'
+import { page } from '../../lib/cursor.js'
+import { isUniqueViolation } from '../../lib/db-errors.js'
+import {
+  CreateTenantBodySchema, TenantParamsSchema, TenantSchema, UpdateTenantBodySchema, type TenantView
+} from '../../schemas/admin.js'
+import { UserSchema } from '../../schemas/auth.js'
+import { PageOf, PageQuerySchema, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { keyset } from '../../services/admin/paging.js'
+import { adminScope, memberOf, visibleTenant, type AdminScope } from '../../services/admin/scope.js'
+import { userView } from '../../services/admin/users.js'
+import type { Tenant } from '../../services/tenants.js'
 
-const routes: FastifyPluginAsyncTypebox = async () => {}
-export default routes
+const TAGS = ['tenants']
+const withNotFound = { ...protectedErrors, 404: ProblemSchema }
+const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Beyond this many affected cache entries a tenant delete resets every instance's caches instead. */
+const MAX_TARGETED_INVALIDATIONS = 1000
+
+const MemberSchema = Type.Composite([UserSchema, Type.Object({
+  roles: Type.Array(Type.String(), { description: 'the roles the user holds in this tenant' })
+})])
+
+const tenantView = (t: Tenant): TenantView => ({
+  id: t.id,
+  slug: t.slug,
+  name: t.name,
+  isDefault: t.isDefault,
+  createdAt: t.createdAt.toISOString(),
+  updatedAt: t.updatedAt.toISOString()
+})
+
+function assertSlug (slug: string | undefined) {
+  // a slug shaped like an id would make "id or slug" ambiguous
+  if (slug !== undefined && UUID_SHAPED.test(slug)) throw new BadRequest('a tenant slug must not look like a UUID')
+}
+
+function conflictOnTaken (slug: string | undefined) {
+  return (err: unknown): never => {
+    if (isUniqueViolation(err)) throw new Conflict(`tenant slug ${slug ?? ''} is already taken`)
+    throw err
+  }
+}
+
+/**
+ * Tenants, named by id or slug. A tenant-scoped administrator sees only their own tenant (others
+ * answer 404) and may rename it, but creating and deleting tenants needs global rights.
+ */
+const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
+  function assertGlobal (request: FastifyRequest, scope: AdminScope, action: string, targetId: string | null) {
+    if (scope.tenantId === null) return
+    app.audit.record(request, { action, outcome: 'denied', targetType: 'tenant', targetId, tenantId: scope.tenantId, detail: 'needs a global tenants:write' })
+    throw new Forbidden('creating or deleting tenants needs tenants:write from a global role')
+  }
+
+  app.get('/', {
+    config: { permissions: ['tenants:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'listTenants',
+      summary: 'List tenants',
+      description: 'Oldest first. A tenant-scoped caller sees only their own tenant.',
+      querystring: PageQuerySchema,
+      response: { 200: PageOf(TenantSchema), ...protectedErrors }
+    }
+  }, async request => {
+    const { limit, cursor } = request.query
+    const scope = await adminScope(app, request, 'tenants:read')
+    const keys = keyset(tenants.createdAt, tenants.id, cursor)
+    const rows = await app.db.select().from(tenants)
+      .where(and(keys.where, scope.tenantId === null ? undefined : eq(tenants.id, scope.tenantId)))
+      .orderBy(...keys.orderBy)
+      .limit(limit + 1)
+    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    return { items: result.items.map(tenantView), nextCursor: result.nextCursor }
+  })
+
+  app.post('/', {
+    config: { permissions: ['tenants:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'createTenant',
+      summary: 'Create a tenant',
+      description: 'Needs tenants:write from a global role. 409 if the slug is taken.',
+      body: CreateTenantBodySchema,
+      response: { 201: TenantSchema, ...protectedErrors, 409: ProblemSchema }
+    }
+  }, async (request, reply) => {
+    const { slug, name } = request.body
+    assertSlug(slug)
+    assertGlobal(request, await adminScope(app, request, 'tenants:write'), 'tenant.create', slug)
+    const now = new Date()
+    const [row] = await app.db.insert(tenants).values({ slug, name, createdAt: now, updatedAt: now }).returning().catch(conflictOnTaken(slug))
+    app.audit.record(request, { action: 'tenant.create', outcome: 'success', targetType: 'tenant', targetId: row.id, tenantId: row.id, after: tenantView(row) })
+    return reply.code(201).send(tenantView(row))
+  })
+
+  app.get('/:id', {
+    config: { permissions: ['tenants:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'getTenant',
+      summary: 'Get a tenant by id or slug',
+      params: TenantParamsSchema,
+      response: { 200: TenantSchema, ...withNotFound }
+    }
+  }, async request => {
+    const scope = await adminScope(app, request, 'tenants:read')
+    return tenantView(await visibleTenant(app.db, scope, request.params.id))
+  })
+
+  app.patch('/:id', {
+    config: { permissions: ['tenants:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'updateTenant',
+      summary: 'Change a tenant\'s slug or name',
+      params: TenantParamsSchema,
+      body: UpdateTenantBodySchema,
+      response: { 200: TenantSchema, ...withNotFound, 409: ProblemSchema }
+    }
+  }, async request => {
+    const { slug, name } = request.body
+    assertSlug(slug)
+    const scope = await adminScope(app, request, 'tenants:write')
+    const before = await visibleTenant(app.db, scope, request.params.id)
+    const [row] = await app.db.update(tenants).set({
+      ...(slug === undefined ? {} : { slug }),
+      ...(name === undefined ? {} : { name }),
+      updatedAt: new Date()
+    }).where(eq(tenants.id, before.id)).returning().catch(conflictOnTaken(slug))
+    app.audit.record(request, { action: 'tenant.update', outcome: 'success', targetType: 'tenant', targetId: row.id, tenantId: row.id, before: tenantView(before), after: tenantView(row) })
+    return tenantView(row)
+  })
+
+  app.delete('/:id', {
+    config: { permissions: ['tenants:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'deleteTenant',
+      summary: 'Delete a tenant',
+      description: 'Deletes its assignments, sessions, clients and posts; tokens of the tenant stop working at once. The default tenant cannot be deleted (409). Needs tenants:write from a global role.',
+      params: TenantParamsSchema,
+      response: { 204: Type.Null(), ...withNotFound, 409: ProblemSchema }
+    }
+  }, async (request, reply) => {
+    const scope = await adminScope(app, request, 'tenants:write')
+    const tenant = await visibleTenant(app.db, scope, request.params.id)
+    assertGlobal(request, scope, 'tenant.delete', tenant.id)
+    if (tenant.isDefault) throw new Conflict('the default tenant cannot be deleted')
+    const affected = await app.db.transaction(async tx => {
+      const [members, tenantSessions, tenantClients] = await Promise.all([
+        tx.selectDistinct({ id: roleAssignments.userId }).from(roleAssignments).where(eq(roleAssignments.tenantId, tenant.id)),
+        tx.select({ id: sessions.id }).from(sessions).where(eq(sessions.tenantId, tenant.id)),
+        tx.select({ id: clients.id }).from(clients).where(eq(clients.tenantId, tenant.id))
+      ])
+      await tx.delete(tenants).where(eq(tenants.id, tenant.id))
+      return [
+        ...members.map(m => 'user:' + m.id),
+        ...tenantSessions.map(s => 'session:' + s.id),
+        ...tenantClients.map(c => 'client:' + c.id)
+      ]
+    })
+    await app.publishChanges(...(affected.length > MAX_TARGETED_INVALIDATIONS ? ['reset'] : affected))
+    app.audit.record(request, { action: 'tenant.delete', outcome: 'success', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: tenantView(tenant) })
+    return reply.code(204).send(null)
+  })
+
+  app.get('/:id/members', {
+    config: { permissions: ['tenants:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'listTenantMembers',
+      summary: 'List a tenant\'s members',
+      description: 'The users holding a role assignment in the tenant (global assignments do not make members), oldest first, each with their roles there.',
+      params: TenantParamsSchema,
+      querystring: PageQuerySchema,
+      response: { 200: PageOf(MemberSchema), ...withNotFound }
+    }
+  }, async request => {
+    const { limit, cursor } = request.query
+    const scope = await adminScope(app, request, 'tenants:read')
+    const tenant = await visibleTenant(app.db, scope, request.params.id)
+    const keys = keyset(users.createdAt, users.id, cursor)
+    const rows = await app.db.select().from(users)
+      .where(and(memberOf(app.db, tenant.id), keys.where))
+      .orderBy(...keys.orderBy)
+      .limit(limit + 1)
+    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    const held = result.items.length === 0
+      ? []
+      : await app.db.select({ userId: roleAssignments.userId, role: roles.name }).from(roleAssignments)
+        .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
+        .where(and(eq(roleAssignments.tenantId, tenant.id), inArray(roleAssignments.userId, result.items.map(u => u.id))))
+        .orderBy(asc(roles.name))
+    return {
+      items: result.items.map(u => ({ ...userView(u), roles: held.filter(h => h.userId === u.id).map(h => h.role) })),
+      nextCursor: result.nextCursor
+    }
+  })
+}
+
+export default tenantsRoutes

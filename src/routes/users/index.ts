@@ -1,4 +1,191 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { and, eq } from 'drizzle-orm'
+import { roleAssignments, roles, sessions, users } from '../../db/schema/index.js'
+import { Conflict, Forbidden, WeakPassword } from '../../errors.js'
+import { page } from '../../lib/cursor.js'
+import { isUniqueViolation } from '../../lib/db-errors.js'
+import { CreateUserBodySchema, UpdateUserBodySchema, UserListQuerySchema } from '../../schemas/admin.js'
+import { UserSchema } from '../../schemas/auth.js'
+import { IdParamsSchema, PageOf, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { checkPasswordPolicy } from '../../security/passwords.js'
+import { revokeUserSessions } from '../../services/sessions.js'
+import { keyset } from '../../services/admin/paging.js'
+import { adminScope, memberOf, visibleUser, type AdminScope, type UserRow } from '../../services/admin/scope.js'
+import { belongsElsewhere, userSearch, userView } from '../../services/admin/users.js'
+import assignmentRoutes from './assignments.js'
 
-const routes: FastifyPluginAsyncTypebox = async () => {}
-export default routes
+const TAGS = ['users']
+const withNotFound = { ...protectedErrors, 404: ProblemSchema }
+
+/** The default role a user created here gets, like a self-registered one. */
+const DEFAULT_ROLE = 'user'
+
+function conflictOnTaken (err: unknown): never {
+  if (isUniqueViolation(err)) throw new Conflict('email or username is already taken')
+  throw err
+}
+
+/**
+ * User administration. A global administrator manages every user; one whose permission comes
+ * from a tenant role sees only the members of that tenant (users holding an assignment there),
+ * and changes or deletes only users who belong to no other tenant.
+ */
+const usersRoutes: FastifyPluginAsyncTypebox = async app => {
+  /** 403 (audited) when a tenant-scoped caller would change an account other tenants share. */
+  async function assertOwnedByScope (request: FastifyRequest, scope: AdminScope, user: UserRow, action: string) {
+    if (scope.tenantId === null || !await belongsElsewhere(app.db, user.id, scope.tenantId)) return
+    app.audit.record(request, {
+      action,
+      outcome: 'denied',
+      targetType: 'user',
+      targetId: user.id,
+      tenantId: scope.tenantId,
+      detail: 'the user also belongs to other tenants or holds a global role'
+    })
+    throw new Forbidden('the user also belongs to other tenants; only a global administrator may change this account')
+  }
+
+  app.get('/', {
+    config: { permissions: ['users:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'listUsers',
+      summary: 'List users',
+      description: 'Oldest first. A tenant-scoped administrator sees the members of their tenant only. `q` searches email, username and full name.',
+      querystring: UserListQuerySchema,
+      response: { 200: PageOf(UserSchema), ...protectedErrors }
+    }
+  }, async request => {
+    const { limit, cursor, q } = request.query
+    const scope = await adminScope(app, request, 'users:read')
+    const keys = keyset(users.createdAt, users.id, cursor)
+    const rows = await app.db.select().from(users)
+      .where(and(
+        keys.where,
+        scope.tenantId === null ? undefined : memberOf(app.db, scope.tenantId),
+        q === undefined || q === '' ? undefined : userSearch(q)
+      ))
+      .orderBy(...keys.orderBy)
+      .limit(limit + 1)
+    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    return { items: result.items.map(userView), nextCursor: result.nextCursor }
+  })
+
+  app.post('/', {
+    config: { permissions: ['users:create'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'createUser',
+      summary: 'Create a user',
+      description: 'The new user gets the default role `user` in the caller\'s tenant (the token\'s). 409 if the email or username (case-insensitively) is taken.',
+      body: CreateUserBodySchema,
+      response: { 201: UserSchema, ...protectedErrors, 409: ProblemSchema }
+    }
+  }, async (request, reply) => {
+    const { email, username, password, fullName, isActive } = request.body
+    const tenantId = request.principal!.tid
+    const policy = checkPasswordPolicy(password, { email, username })
+    if (!policy.ok) throw new WeakPassword(policy.message)
+    const passwordHash = await app.passwords.hash(password)
+    const now = new Date()
+    const user = await app.db.transaction(async tx => {
+      const [row] = await tx.insert(users).values({
+        email: email.toLowerCase(), username, fullName: fullName ?? null, passwordHash, isActive: isActive ?? true, createdAt: now, updatedAt: now
+      }).returning()
+      const [role] = await tx.select({ id: roles.id }).from(roles).where(eq(roles.name, DEFAULT_ROLE))
+      if (role !== undefined) {
+        await tx.insert(roleAssignments).values({ userId: row.id, roleId: role.id, tenantId, createdBy: request.principal!.sub })
+      } else {
+        request.log.warn(`role ${DEFAULT_ROLE} does not exist; user ${row.id} was created without a role`)
+      }
+      return row
+    }).catch(conflictOnTaken)
+    app.audit.record(request, { action: 'user.create', outcome: 'success', targetType: 'user', targetId: user.id, tenantId, after: userView(user) })
+    return reply.code(201).send(userView(user))
+  })
+
+  app.get('/:id', {
+    config: { permissions: ['users:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'getUser',
+      summary: 'Get a user',
+      params: IdParamsSchema,
+      response: { 200: UserSchema, ...withNotFound }
+    }
+  }, async request => {
+    const scope = await adminScope(app, request, 'users:read')
+    return userView(await visibleUser(app.db, scope, request.params.id))
+  })
+
+  app.patch('/:id', {
+    config: { permissions: ['users:update'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'updateUser',
+      summary: 'Change a user',
+      description: '`isActive: false` disables the user: their sessions end and every token of theirs stops working on its next request.',
+      params: IdParamsSchema,
+      body: UpdateUserBodySchema,
+      response: { 200: UserSchema, ...withNotFound, 409: ProblemSchema }
+    }
+  }, async request => {
+    const scope = await adminScope(app, request, 'users:update')
+    const before = await visibleUser(app.db, scope, request.params.id)
+    await assertOwnedByScope(request, scope, before, 'user.update')
+    const { email, username, fullName, isActive } = request.body
+    const { user, ended } = await app.db.transaction(async tx => {
+      const [row] = await tx.update(users).set({
+        ...(email === undefined ? {} : { email: email.toLowerCase() }),
+        ...(username === undefined ? {} : { username }),
+        ...(fullName === undefined ? {} : { fullName }),
+        ...(isActive === undefined ? {} : { isActive }),
+        updatedAt: new Date()
+      }).where(eq(users.id, before.id)).returning()
+      // a disabled user's sessions end, so that enabling them again does not revive old tokens
+      const ended = isActive === false && before.isActive ? await revokeUserSessions(tx, before.id, 'user disabled') : []
+      return { user: row, ended }
+    }).catch(conflictOnTaken)
+    await app.publishChanges('user:' + user.id, ...ended.map(id => 'session:' + id))
+    app.audit.record(request, {
+      action: isActive === false && before.isActive ? 'user.disable' : 'user.update',
+      outcome: 'success',
+      targetType: 'user',
+      targetId: user.id,
+      tenantId: scope.tenantId,
+      before: userView(before),
+      after: userView(user)
+    })
+    return userView(user)
+  })
+
+  app.delete('/:id', {
+    config: { permissions: ['users:delete'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'deleteUser',
+      summary: 'Delete a user',
+      description: 'Deletes the user with their sessions, assignments and posts; their tokens stop working at once.',
+      params: IdParamsSchema,
+      response: { 204: Type.Null(), ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const scope = await adminScope(app, request, 'users:delete')
+    const user = await visibleUser(app.db, scope, request.params.id)
+    await assertOwnedByScope(request, scope, user, 'user.delete')
+    const ended = await app.db.transaction(async tx => {
+      const live = await tx.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id))
+      await tx.delete(users).where(eq(users.id, user.id))
+      return live.map(s => s.id)
+    })
+    await app.publishChanges('user:' + user.id, ...ended.map(id => 'session:' + id))
+    app.audit.record(request, { action: 'user.delete', outcome: 'success', targetType: 'user', targetId: user.id, tenantId: scope.tenantId, before: userView(user) })
+    return reply.code(204).send(null)
+  })
+
+  await app.register(assignmentRoutes)
+}
+
+export default usersRoutes

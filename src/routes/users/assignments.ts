@@ -1,0 +1,217 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { and, eq, isNull, sql } from 'drizzle-orm'
+import { roleAssignments, roles } from '../../db/schema/index.js'
+import { BadRequest, NotFound } from '../../errors.js'
+import { page } from '../../lib/cursor.js'
+import { isForeignKeyViolation } from '../../lib/db-errors.js'
+import {
+  AssignBodySchema, AssignmentListQuerySchema, AssignmentSchema, EffectivePermissionsSchema,
+  TenantQuerySchema, UserRoleParamsSchema, type Assignment
+} from '../../schemas/admin.js'
+import { IdParamsSchema, PageOf, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { assertMayGrant, grantsOfRole } from '../../services/admin/escalation.js'
+import { keyset } from '../../services/admin/paging.js'
+import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
+import { compileDefinitions, loadDefinitions } from '../../services/admin/roles.js'
+import { adminScope, assignmentTenant, heldIn, visibleTenant, visibleUser } from '../../services/admin/scope.js'
+
+const TAGS = ['users']
+const withNotFound = { ...protectedErrors, 404: ProblemSchema }
+
+type AssignmentRow = Pick<typeof roleAssignments.$inferSelect, 'tenantId' | 'expiresAt' | 'createdAt'> & { role: string }
+
+const assignmentView = (row: AssignmentRow): Assignment => ({
+  role: row.role,
+  tenant: row.tenantId,
+  expiresAt: row.expiresAt?.toISOString() ?? null,
+  createdAt: row.createdAt.toISOString()
+})
+
+/**
+ * A user's role assignments and effective permissions. A tenant-scoped administrator sees and
+ * changes only their tenant's assignments (a missing `tenant` means theirs). Assigning a role,
+ * or removing one, needs every grant the role confers, held in that scope (no escalation).
+ */
+const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
+  /** The role's full grant set, read from the database so that a stale cached graph cannot hide a grant. */
+  async function grantsOf (roleName: string) {
+    return grantsOfRole(compileDefinitions(await loadDefinitions(app.db)), roleName)
+  }
+
+  async function findRole (name: string) {
+    const [role] = await app.db.select({ id: roles.id, name: roles.name }).from(roles).where(eq(roles.name, name))
+    if (role === undefined) throw new NotFound(`role ${name} not found`)
+    return role
+  }
+
+  app.get('/:id/roles', {
+    config: { permissions: ['users:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'listUserRoles',
+      summary: 'List a user\'s role assignments',
+      description: 'Oldest first; `tenant` (id or slug) narrows to one tenant. A tenant-scoped administrator sees only their tenant\'s assignments.',
+      params: IdParamsSchema,
+      querystring: AssignmentListQuerySchema,
+      response: { 200: PageOf(AssignmentSchema), ...withNotFound }
+    }
+  }, async request => {
+    const { limit, cursor, tenant } = request.query
+    const scope = await adminScope(app, request, 'users:read')
+    const user = await visibleUser(app.db, scope, request.params.id)
+    const only = tenant !== undefined ? (await visibleTenant(app.db, scope, tenant)).id : scope.tenantId
+    const keys = keyset(roleAssignments.createdAt, roleAssignments.id, cursor)
+    const rows = await app.db.select({
+      id: roleAssignments.id,
+      role: roles.name,
+      tenantId: roleAssignments.tenantId,
+      expiresAt: roleAssignments.expiresAt,
+      createdAt: roleAssignments.createdAt
+    }).from(roleAssignments)
+      .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
+      .where(and(eq(roleAssignments.userId, user.id), only === null ? undefined : eq(roleAssignments.tenantId, only), keys.where))
+      .orderBy(...keys.orderBy)
+      .limit(limit + 1)
+    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    return { items: result.items.map(assignmentView), nextCursor: result.nextCursor }
+  })
+
+  app.put('/:id/roles/:role', {
+    config: { permissions: ['roles:assign'] },
+    preValidation: emptyBodyAsObject,
+    schema: {
+      tags: TAGS,
+      operationId: 'assignRole',
+      summary: 'Assign a role to a user',
+      description: 'Idempotent: creates the assignment (201) or replaces its expiry (200). Without `tenant` the assignment is global, ' +
+        'or in the caller\'s tenant when their rights come from a tenant role. Refused (403) unless the caller holds every permission the role grants, in that scope.',
+      params: UserRoleParamsSchema,
+      body: AssignBodySchema,
+      response: { 200: AssignmentSchema, 201: AssignmentSchema, ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const body = request.body
+    const scope = await adminScope(app, request, 'roles:assign')
+    const user = await visibleUser(app.db, scope, request.params.id)
+    const tenant = await assignmentTenant(app.db, scope, body.tenant)
+    const tenantId = tenant?.id ?? null
+    const expiresAt = body.expiresAt == null ? null : new Date(body.expiresAt)
+    if (expiresAt !== null && expiresAt.getTime() <= Date.now()) throw new BadRequest('expiresAt must be in the future')
+    const role = await findRole(request.params.role)
+
+    assertMayGrant(app, request, await heldIn(app, request, tenantId), await grantsOf(role.name), {
+      action: 'role.assign', targetType: 'user', targetId: user.id, tenantId
+    })
+
+    const sameAssignment = and(
+      eq(roleAssignments.userId, user.id),
+      eq(roleAssignments.roleId, role.id),
+      tenantId === null ? isNull(roleAssignments.tenantId) : eq(roleAssignments.tenantId, tenantId)
+    )
+    const { before, after } = await app.db.transaction(async tx => {
+      const [before] = await tx.select().from(roleAssignments).where(sameAssignment)
+      const [after] = await tx.insert(roleAssignments)
+        .values({ userId: user.id, roleId: role.id, tenantId, expiresAt, createdBy: request.principal!.sub })
+        .onConflictDoUpdate({ target: [roleAssignments.userId, roleAssignments.roleId, roleAssignments.tenantId], set: { expiresAt } })
+        .returning({ tenantId: roleAssignments.tenantId, expiresAt: roleAssignments.expiresAt, createdAt: roleAssignments.createdAt, inserted: sql<boolean>`(xmax = 0)` })
+      return { before, after }
+    }).catch(err => {
+      // the user, role or tenant was deleted since it was read
+      if (isForeignKeyViolation(err)) throw new NotFound('the user, role or tenant no longer exists')
+      throw err
+    })
+    await app.publishChanges('user:' + user.id)
+    const view = assignmentView({ ...after, role: role.name })
+    app.audit.record(request, {
+      action: 'role.assign',
+      outcome: 'success',
+      targetType: 'user',
+      targetId: user.id,
+      tenantId,
+      before: before === undefined ? null : assignmentView({ ...before, role: role.name }),
+      after: view
+    })
+    return reply.code(after.inserted ? 201 : 200).send(view)
+  })
+
+  app.delete('/:id/roles/:role', {
+    config: { permissions: ['roles:assign'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'unassignRole',
+      summary: 'Remove a role assignment',
+      description: '`tenant` (id or slug) names the assignment\'s tenant; without it, the global assignment, or the caller\'s tenant\'s when they are tenant-scoped. ' +
+        'Needs every permission the role grants, like assigning it. 404 if the user does not hold the role there.',
+      params: UserRoleParamsSchema,
+      querystring: TenantQuerySchema,
+      response: { 204: Type.Null(), ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const scope = await adminScope(app, request, 'roles:assign')
+    const user = await visibleUser(app.db, scope, request.params.id)
+    const tenant = await assignmentTenant(app.db, scope, request.query.tenant)
+    const tenantId = tenant?.id ?? null
+    const role = await findRole(request.params.role)
+    const where = and(
+      eq(roleAssignments.userId, user.id),
+      eq(roleAssignments.roleId, role.id),
+      tenantId === null ? isNull(roleAssignments.tenantId) : eq(roleAssignments.tenantId, tenantId)
+    )
+    const [existing] = await app.db.select().from(roleAssignments).where(where)
+    if (existing === undefined) throw new NotFound(`the user does not hold role ${role.name} there`)
+    // taking a role away is managing it: an administrator cannot strip rights they do not hold themselves
+    assertMayGrant(app, request, await heldIn(app, request, tenantId), await grantsOf(role.name), {
+      action: 'role.unassign', targetType: 'user', targetId: user.id, tenantId
+    })
+    const removed = await app.db.delete(roleAssignments).where(where).returning({ id: roleAssignments.id })
+    if (removed.length === 0) throw new NotFound(`the user does not hold role ${role.name} there`)
+    await app.publishChanges('user:' + user.id)
+    app.audit.record(request, {
+      action: 'role.unassign',
+      outcome: 'success',
+      targetType: 'user',
+      targetId: user.id,
+      tenantId,
+      before: assignmentView({ ...existing, role: role.name })
+    })
+    return reply.code(204).send(null)
+  })
+
+  app.get('/:id/permissions', {
+    config: { permissions: ['users:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'getUserPermissions',
+      summary: 'A user\'s effective permissions, each with the role paths that grant it',
+      description: 'For `tenant` (id or slug; default: the caller\'s tenant): the roles assigned globally or in that tenant, unexpired. ' +
+        '`path` runs from the assigned role to the role that holds the grant.',
+      params: IdParamsSchema,
+      querystring: TenantQuerySchema,
+      response: { 200: EffectivePermissionsSchema, ...withNotFound }
+    }
+  }, async request => {
+    const scope = await adminScope(app, request, 'users:read')
+    const user = await visibleUser(app.db, scope, request.params.id)
+    const tenantId = request.query.tenant !== undefined
+      ? (await visibleTenant(app.db, scope, request.query.tenant)).id
+      : scope.tenantId ?? request.principal!.tid
+    const state = await app.access.subject(user.id)
+    if (state === null) throw new NotFound('user not found')
+    const effective = await app.access.effectiveFor(state, tenantId)
+    return {
+      tenant: tenantId,
+      permissions: effective.explainAll().map(({ name, via }) => ({
+        name,
+        via: via.map(v => ({
+          path: v.path,
+          tenant: v.tenantId,
+          expiresAt: v.expiresAt === null ? null : new Date(v.expiresAt).toISOString(),
+          condition: v.condition as Record<string, unknown> | null
+        }))
+      }))
+    }
+  })
+}
+
+export default assignmentRoutes

@@ -1,0 +1,155 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { PageQuerySchema, UuidSchema } from './common.js'
+import { EmailSchema, FullNameSchema, PasswordSchema, UsernameSchema } from './auth.js'
+
+const Timestamp = Type.String({ format: 'date-time' })
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
+
+export const RoleNameSchema = Type.String({ pattern: '^[a-z0-9_-]{1,64}$', maxLength: 64, description: 'lower case letters, digits, `_` and `-`' })
+export const PermissionNameSchema = Type.String({
+  pattern: '^([a-z0-9_-]+:([a-z0-9_-]+|\\*)|\\*)$',
+  maxLength: 128,
+  description: '`resource:action`, `resource:*` or `*` (lower case letters, digits, `_` and `-`)'
+})
+export const TenantSlugSchema = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', maxLength: 63, description: 'lower case letters, digits and `-`; not shaped like a UUID' })
+/** Wherever a tenant is named, its id or its slug. */
+export const TenantRefSchema = Type.String({ minLength: 1, maxLength: 64, description: 'tenant id or slug' })
+const Description = Type.String({ maxLength: 500 })
+
+/** A grant condition (docs/conditions.md); validated by the engine, not by the schema. */
+export const ConditionSchema = Type.Unknown({ description: 'a condition object (owner, attribute, time, network, all, any, not); null for none' })
+
+// users
+
+export const UserListQuerySchema = Type.Composite([
+  PageQuerySchema,
+  Type.Object({ q: Type.Optional(Type.String({ maxLength: 200, description: 'substring of email, username or full name (case-insensitive)' })) })
+])
+
+export const CreateUserBodySchema = Type.Object({
+  email: EmailSchema,
+  username: UsernameSchema,
+  password: PasswordSchema,
+  fullName: Type.Optional(Type.Union([FullNameSchema, Type.Null()])),
+  isActive: Type.Optional(Type.Boolean())
+}, { additionalProperties: false })
+
+export const UpdateUserBodySchema = Type.Object({
+  email: Type.Optional(EmailSchema),
+  username: Type.Optional(UsernameSchema),
+  fullName: Type.Optional(Type.Union([FullNameSchema, Type.Null()])),
+  isActive: Type.Optional(Type.Boolean({ description: 'false disables the user: every token of theirs stops working at once' }))
+}, { additionalProperties: false, minProperties: 1 })
+
+// role assignments and effective permissions
+
+export const AssignmentSchema = Type.Object({
+  role: Type.String(),
+  tenant: Type.Union([UuidSchema, Type.Null()], { description: 'tenant id; null: global (every tenant)' }),
+  expiresAt: NullableTimestamp,
+  createdAt: Timestamp
+})
+export type Assignment = Static<typeof AssignmentSchema>
+
+export const AssignmentListQuerySchema = Type.Composite([
+  PageQuerySchema,
+  Type.Object({ tenant: Type.Optional(TenantRefSchema) })
+])
+
+export const UserRoleParamsSchema = Type.Object({ id: UuidSchema, role: Type.String({ maxLength: 64 }) })
+
+export const AssignBodySchema = Type.Object({
+  tenant: Type.Optional(TenantRefSchema),
+  expiresAt: Type.Optional(Type.Union([Timestamp, Type.Null()], { description: 'the assignment stops applying at this instant; must be in the future' }))
+}, { additionalProperties: false })
+
+export const TenantQuerySchema = Type.Object({ tenant: Type.Optional(TenantRefSchema) })
+
+export const EffectivePermissionsSchema = Type.Object({
+  tenant: Type.Union([UuidSchema, Type.Null()], { description: 'the tenant the set is computed for' }),
+  permissions: Type.Array(Type.Object({
+    name: Type.String(),
+    via: Type.Array(Type.Object({
+      path: Type.Array(Type.String(), { description: 'from the assigned role to the role that holds the grant' }),
+      tenant: Type.Union([UuidSchema, Type.Null()]),
+      expiresAt: NullableTimestamp,
+      condition: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])
+    }))
+  }))
+})
+
+// roles
+
+export const RoleSchema = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  permissions: Type.Array(Type.String(), { description: 'the role\'s own unconditional grants' }),
+  grants: Type.Array(Type.Object({ permission: Type.String(), condition: Type.Record(Type.String(), Type.Unknown()) }), { description: 'the role\'s own conditional grants' }),
+  inherits: Type.Array(Type.String(), { description: 'direct parents; their grants are the role\'s too' }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+})
+export type Role = Static<typeof RoleSchema>
+
+export const RoleParamsSchema = Type.Object({ name: Type.String({ maxLength: 64 }) })
+
+const PermissionList = Type.Array(PermissionNameSchema, { maxItems: 200, uniqueItems: true })
+const RoleList = Type.Array(RoleNameSchema, { maxItems: 50, uniqueItems: true })
+
+export const CreateRoleBodySchema = Type.Object({
+  name: RoleNameSchema,
+  description: Type.Optional(Description),
+  permissions: Type.Optional(PermissionList),
+  inherits: Type.Optional(RoleList)
+}, { additionalProperties: false })
+
+export const UpdateRoleBodySchema = Type.Object({
+  name: Type.Optional(RoleNameSchema),
+  description: Type.Optional(Description),
+  permissions: Type.Optional(Type.Array(PermissionNameSchema, {
+    maxItems: 200,
+    uniqueItems: true,
+    description: 'replaces the unconditional grants (conditional ones are kept unless listed here)'
+  })),
+  inherits: Type.Optional(Type.Array(RoleNameSchema, { maxItems: 50, uniqueItems: true, description: 'replaces the parents' }))
+}, { additionalProperties: false, minProperties: 1 })
+
+export const RoleGrantParamsSchema = Type.Object({ name: Type.String({ maxLength: 64 }), permission: Type.String({ maxLength: 128 }) })
+
+export const GrantBodySchema = Type.Object({
+  condition: Type.Optional(ConditionSchema)
+}, { additionalProperties: false })
+
+// permissions
+
+export const PermissionSchema = Type.Object({ name: Type.String(), description: Type.String() })
+
+export const PermissionParamsSchema = Type.Object({ name: Type.String({ maxLength: 128 }) })
+
+export const CreatePermissionBodySchema = Type.Object({
+  name: PermissionNameSchema,
+  description: Type.Optional(Description)
+}, { additionalProperties: false })
+
+// tenants
+
+export const TenantSchema = Type.Object({
+  id: UuidSchema,
+  slug: Type.String(),
+  name: Type.String(),
+  isDefault: Type.Boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+})
+export type TenantView = Static<typeof TenantSchema>
+
+const TenantName = Type.String({ minLength: 1, maxLength: 200 })
+
+export const CreateTenantBodySchema = Type.Object({ slug: TenantSlugSchema, name: TenantName }, { additionalProperties: false })
+
+export const UpdateTenantBodySchema = Type.Object({
+  slug: Type.Optional(TenantSlugSchema),
+  name: Type.Optional(TenantName)
+}, { additionalProperties: false, minProperties: 1 })
+
+export const TenantParamsSchema = Type.Object({ id: TenantRefSchema })
