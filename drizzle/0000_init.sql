@@ -1,6 +1,6 @@
 CREATE TABLE "audit_events" (
 	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "audit_events_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
-	"at" timestamp with time zone DEFAULT now() NOT NULL,
+	"at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"actor_id" text,
 	"actor_kind" text,
 	"action" text NOT NULL,
@@ -22,8 +22,8 @@ CREATE TABLE "posts" (
 	"is_published" boolean DEFAULT false NOT NULL,
 	"author_id" uuid NOT NULL,
 	"tenant_id" uuid NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "tenants" (
@@ -31,8 +31,8 @@ CREATE TABLE "tenants" (
 	"slug" text NOT NULL,
 	"name" text NOT NULL,
 	"is_default" boolean DEFAULT false NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "tenants_slug_unique" UNIQUE("slug")
 );
 --> statement-breakpoint
@@ -43,15 +43,15 @@ CREATE TABLE "users" (
 	"full_name" text,
 	"password_hash" text NOT NULL,
 	"is_active" boolean DEFAULT true NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "users_email_unique" UNIQUE("email")
 );
 --> statement-breakpoint
 CREATE TABLE "permissions" (
 	"name" text PRIMARY KEY NOT NULL,
 	"description" text DEFAULT '' NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "permissions_name_format" CHECK ("permissions"."name" ~ '^([a-z0-9_-]+:([a-z0-9_-]+|\*)|\*)$')
 );
 --> statement-breakpoint
@@ -60,9 +60,9 @@ CREATE TABLE "role_assignments" (
 	"user_id" uuid NOT NULL,
 	"role_id" uuid NOT NULL,
 	"tenant_id" uuid,
-	"expires_at" timestamp with time zone,
+	"expires_at" timestamp (3) with time zone,
 	"created_by" uuid,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "role_assignments_user_role_tenant" UNIQUE NULLS NOT DISTINCT("user_id","role_id","tenant_id")
 );
 --> statement-breakpoint
@@ -77,7 +77,7 @@ CREATE TABLE "role_permissions" (
 	"role_id" uuid NOT NULL,
 	"permission" text NOT NULL,
 	"condition" jsonb,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "role_permissions_role_id_permission_pk" PRIMARY KEY("role_id","permission")
 );
 --> statement-breakpoint
@@ -85,8 +85,8 @@ CREATE TABLE "roles" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"name" text NOT NULL,
 	"description" text DEFAULT '' NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "roles_name_unique" UNIQUE("name")
 );
 --> statement-breakpoint
@@ -97,8 +97,8 @@ CREATE TABLE "clients" (
 	"scopes" text[] NOT NULL,
 	"tenant_id" uuid NOT NULL,
 	"created_by" uuid,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"secret_rotated_at" timestamp with time zone,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"secret_rotated_at" timestamp (3) with time zone,
 	"token_version" integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
@@ -106,9 +106,9 @@ CREATE TABLE "refresh_tokens" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"session_id" uuid NOT NULL,
 	"token_hash" text NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"expires_at" timestamp with time zone NOT NULL,
-	"rotated_at" timestamp with time zone,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"expires_at" timestamp (3) with time zone NOT NULL,
+	"rotated_at" timestamp (3) with time zone,
 	CONSTRAINT "refresh_tokens_tokenHash_unique" UNIQUE("token_hash")
 );
 --> statement-breakpoint
@@ -119,10 +119,10 @@ CREATE TABLE "sessions" (
 	"scopes" text[],
 	"user_agent" text,
 	"ip" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"last_used_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"expires_at" timestamp with time zone NOT NULL,
-	"revoked_at" timestamp with time zone,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"last_used_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"expires_at" timestamp (3) with time zone NOT NULL,
+	"revoked_at" timestamp (3) with time zone,
 	"revoked_reason" text
 );
 --> statement-breakpoint
@@ -132,10 +132,10 @@ CREATE TABLE "signing_keys" (
 	"public_jwk" jsonb NOT NULL,
 	"private_key" text NOT NULL,
 	"encrypted" boolean DEFAULT false NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"activated_at" timestamp with time zone,
-	"retires_at" timestamp with time zone,
-	"retired_at" timestamp with time zone
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"activated_at" timestamp (3) with time zone,
+	"retires_at" timestamp (3) with time zone,
+	"retired_at" timestamp (3) with time zone
 );
 --> statement-breakpoint
 ALTER TABLE "posts" ADD CONSTRAINT "posts_author_id_users_id_fk" FOREIGN KEY ("author_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

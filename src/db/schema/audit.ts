@@ -3,7 +3,7 @@ import { tenants, users } from './identity.js'
 
 export const auditEvents = pgTable('audit_events', {
   id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-  at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  at: timestamp({ withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
   actorId: text(),
   actorKind: text(),
   action: text().notNull(),
@@ -30,8 +30,8 @@ export const posts = pgTable('posts', {
   isPublished: boolean().notNull().default(false),
   authorId: uuid().notNull().references(() => users.id, { onDelete: 'cascade' }),
   tenantId: uuid().notNull().references(() => tenants.id, { onDelete: 'cascade' }),
-  createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-  updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow()
+  createdAt: timestamp({ withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+  updatedAt: timestamp({ withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow()
 }, t => [
   index('posts_tenant_created').on(t.tenantId, t.createdAt, t.id),
   index('posts_author').on(t.authorId)

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
-const createdAt = () => timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow()
+const createdAt = () => timestamp({ withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow()
 
 export const tenants = pgTable('tenants', {
   id: uuid().primaryKey().defaultRandom(),

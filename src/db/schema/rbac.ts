@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 import { check, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core'
 import { tenants, users } from './identity.js'
 
-const createdAt = () => timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow()
+const createdAt = () => timestamp({ withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow()
 
 export const permissions = pgTable('permissions', {
   name: text().primaryKey(),
@@ -47,7 +47,7 @@ export const roleAssignments = pgTable('role_assignments', {
   userId: uuid().notNull().references(() => users.id, { onDelete: 'cascade' }),
   roleId: uuid().notNull().references(() => roles.id, { onDelete: 'cascade' }),
   tenantId: uuid().references(() => tenants.id, { onDelete: 'cascade' }),
-  expiresAt: timestamp({ withTimezone: true, mode: 'date' }),
+  expiresAt: timestamp({ withTimezone: true, mode: 'date', precision: 3 }),
   createdBy: uuid(),
   createdAt: createdAt()
 }, t => [

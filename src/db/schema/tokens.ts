@@ -1,8 +1,8 @@
 import { boolean, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { tenants, users } from './identity.js'
 
-const createdAt = () => timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow()
-const ts = () => timestamp({ withTimezone: true, mode: 'date' })
+const createdAt = () => timestamp({ withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow()
+const ts = () => timestamp({ withTimezone: true, mode: 'date', precision: 3 })
 
 /** A login session: one refresh-token family. Its id is the access token's `sid`. */
 export const sessions = pgTable('sessions', {

@@ -3,12 +3,10 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import { decodeCursor } from '../../lib/cursor.js'
 
 /**
- * Keyset pagination over (createdAt, id), oldest first. PostgreSQL keeps microseconds but a
- * cursor carries a JavaScript Date (milliseconds), so both the order and the comparison use the
- * time truncated to milliseconds; otherwise rows created within the same millisecond as the
- * cursor could be skipped or repeated.
+ * Keyset pagination over (createdAt, id), oldest first. Timestamps are stored with millisecond
+ * precision (the schema's `precision: 3`), exactly what a cursor's JavaScript Date carries, so
+ * the row comparison is exact and served by the (created_at, id) indexes.
  */
-const millis = (column: AnyPgColumn) => sql`date_trunc('milliseconds', ${column})`
 
 export interface Keyset {
   where: SQL | undefined
@@ -16,10 +14,10 @@ export interface Keyset {
 }
 
 export function keyset (createdAt: AnyPgColumn, id: AnyPgColumn, cursor: string | undefined, idKind: 'uuid' | 'text' = 'uuid'): Keyset {
-  const orderBy = [asc(millis(createdAt)), asc(id)]
+  const orderBy = [asc(createdAt), asc(id)]
   if (cursor === undefined) return { where: undefined, orderBy }
   const after = decodeCursor(cursor, idKind)
   const at = after.at.toISOString()
   const afterId = idKind === 'uuid' ? sql`${after.id}::uuid` : sql`${after.id}::text`
-  return { where: sql`(${millis(createdAt)}, ${id}) > (${at}::timestamptz, ${afterId})`, orderBy }
+  return { where: sql`(${createdAt}, ${id}) > (${at}::timestamptz, ${afterId})`, orderBy }
 }
