@@ -35,7 +35,16 @@ export default fp(async function openapiPlugin (app: FastifyInstance) {
       tags: [
         { name: 'auth', description: 'Login, tokens, sessions and the current user' },
         { name: 'discovery', description: 'JWKS and OpenID configuration' },
-        { name: 'operations', description: 'Health and readiness' }
+        { name: 'users', description: 'Users, their role assignments and effective permissions' },
+        { name: 'roles', description: 'Roles: permissions, conditional grants and inheritance' },
+        { name: 'permissions', description: 'The permission catalog (resource:action)' },
+        { name: 'tenants', description: 'Tenants and their members' },
+        { name: 'clients', description: 'Service accounts for the client-credentials grant' },
+        { name: 'keys', description: 'Signing keys and rotation' },
+        { name: 'authz', description: 'Authorization decisions for other services' },
+        { name: 'posts', description: 'The example protected resource' },
+        { name: 'audit', description: 'The audit log' },
+        { name: 'operations', description: 'Health, readiness and metrics' }
       ]
     }
   })
