@@ -82,6 +82,10 @@ function validationErrors (error: FastifyError): Array<{ path: string, message: 
  * @see https://www.rfc-editor.org/rfc/rfc9457
  */
 export default fp(async function errorsPlugin (app: FastifyInstance) {
+  // Bodies are JSON (or forms, added by @fastify/formbody). Fastify also parses text/plain by
+  // default, which turns a wrong content type into a confusing 400 instead of the 415 it is.
+  app.removeContentTypeParser('text/plain')
+
   app.setNotFoundHandler((request, reply) => {
     sendProblem(reply, problem(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))
   })
@@ -139,6 +143,8 @@ export default fp(async function errorsPlugin (app: FastifyInstance) {
         : 'Bearer realm="warden"')
     }
     if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '60')
-    return sendProblem(reply, problem(status, code, error.message || TITLES[status] || 'error'))
+    const details = (error as { errors?: unknown }).errors
+    const errors = Array.isArray(details) ? details as Problem['errors'] : undefined
+    return sendProblem(reply, problem(status, code, error.message || TITLES[status] || 'error', errors))
   })
 }, { name: 'errors' })

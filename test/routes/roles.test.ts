@@ -161,6 +161,7 @@ t.test('PUT and DELETE /v1/roles/{name}/permissions/{permission}', async t => {
   const invalid = await call('PUT', '/v1/roles/granted/permissions/posts:read', { condition: { owner: 'yes' } })
   t.equal(invalid.statusCode, 400)
   t.equal(invalid.json().code, 'INVALID_CONDITION')
+  t.match(invalid.json().errors, [{ path: /^body\/condition\/owner/, message: String }], 'each problem is listed with its path')
   const unknownKind = await call('PUT', '/v1/roles/granted/permissions/posts:read', { condition: { eval: 'process.exit()' } })
   t.equal(unknownKind.statusCode, 400)
   t.equal((await call('PUT', '/v1/roles/granted/permissions/posts:read', { condition: 'owner' })).statusCode, 400)

@@ -83,7 +83,9 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
     if (json === undefined || json === null) return null
     const result = validateCondition(json)
     if (!result.ok) {
-      throw new InvalidCondition('invalid condition: ' + result.errors.map(e => `${e.path || '(root)'} ${e.message}`).join('; '))
+      throw Object.assign(new InvalidCondition('invalid condition: ' + result.errors.map(e => `${e.path || '(root)'} ${e.message}`).join('; ')), {
+        errors: result.errors.map(e => ({ path: `body/condition${e.path}`, message: e.message }))
+      })
     }
     return result.condition
   }
