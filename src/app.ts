@@ -55,6 +55,10 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
     return503OnClosing: true
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // Bodies are JSON or forms (@fastify/formbody). Fastify also parses text/plain by default,
+  // which would turn a wrong content type into a confusing 400 instead of the 415 it is.
+  app.removeContentTypeParser('text/plain')
+
   // Query strings are coerced (API.md); bodies are not.
   app.setValidatorCompiler(await queryCoercingCompiler())
 

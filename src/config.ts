@@ -72,10 +72,16 @@ export function loadConfig (source: Record<string, string | undefined> = process
     const value = source[key]
     if (value !== undefined && value !== '') raw[key] = value
   }
-  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw)) as Env
+  const given: Readonly<Record<string, unknown>> = { ...raw } // Default and Convert write into raw
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw)) as Record<string, unknown>
+  // Convert reads '80.5' as 80 and '1e3' as 1: an integer must be written as one, or it is reported.
+  for (const [key, schema] of Object.entries(EnvSchema.properties)) {
+    if (schema.type === 'integer' && key in given && !/^\s*-?\d+\s*$/.test(String(given[key]))) converted[key] = given[key]
+  }
+  const env = converted as Env
   const problems = [...Value.Errors(EnvSchema, env)].map(e => {
     const name = e.path.replace(/^\//, '') || 'environment'
-    return `${name}: ${e.message}${name in raw ? ` (got ${JSON.stringify(secretSafe(name, raw[name]))})` : ''}`
+    return `${name}: ${e.message}${name in given ? ` (got ${JSON.stringify(secretSafe(name, given[name]))})` : ''}`
   })
   if (problems.length > 0) throw new ConfigError(problems)
 

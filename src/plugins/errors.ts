@@ -82,10 +82,6 @@ function validationErrors (error: FastifyError): Array<{ path: string, message: 
  * @see https://www.rfc-editor.org/rfc/rfc9457
  */
 export default fp(async function errorsPlugin (app: FastifyInstance) {
-  // Bodies are JSON (or forms, added by @fastify/formbody). Fastify also parses text/plain by
-  // default, which turns a wrong content type into a confusing 400 instead of the 415 it is.
-  app.removeContentTypeParser('text/plain')
-
   app.setNotFoundHandler((request, reply) => {
     sendProblem(reply, problem(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))
   })

@@ -49,8 +49,15 @@ export type RotateResult =
  * Exchanges a refresh token for its successor. The conditional UPDATE makes exactly one of
  * several concurrent exchanges win; a token presented after it was rotated is reuse, which
  * revokes the family unless it comes within the grace window (RFC 9700 section 4.14).
+ * `accept` runs before the token is consumed: when it throws (a refused scope, a disabled
+ * user), the token stays usable.
  */
-export async function rotateRefreshToken (db: Db, token: string, graceSeconds: number): Promise<RotateResult> {
+export async function rotateRefreshToken (
+  db: Db,
+  token: string,
+  graceSeconds: number,
+  accept?: (session: typeof sessions.$inferSelect) => Promise<void>
+): Promise<RotateResult> {
   const hash = hashRefreshToken(token)
   const [found] = await db.select({ token: refreshTokens, session: sessions })
     .from(refreshTokens)
@@ -61,11 +68,12 @@ export async function rotateRefreshToken (db: Db, token: string, graceSeconds: n
   const now = Date.now()
   if (session.revokedAt) return { ok: false, reason: 'revoked', sessionId: session.id }
   if (row.rotatedAt) {
-    if (now - row.rotatedAt.getTime() <= graceSeconds * 1000) return { ok: false, reason: 'reused-in-grace', sessionId: session.id }
+    if (now - row.rotatedAt.getTime() < graceSeconds * 1000) return { ok: false, reason: 'reused-in-grace', sessionId: session.id }
     await revokeSessions(db, [session.id], 'refresh token reuse')
     return { ok: false, reason: 'reused', sessionId: session.id }
   }
   if (row.expiresAt.getTime() <= now || session.expiresAt.getTime() <= now) return { ok: false, reason: 'expired', sessionId: session.id }
+  if (accept) await accept(session)
 
   const next = newRefreshToken()
   const won = await db.transaction(async tx => {

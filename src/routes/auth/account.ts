@@ -186,6 +186,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
         eq(sessions.userId, principal.sub),
         isNull(sessions.revokedAt),
         gt(sessions.expiresAt, new Date()),
+        // timestamps are stored at millisecond precision, as the cursor carries them
         after ? or(lt(sessions.createdAt, after.at), and(eq(sessions.createdAt, after.at), lt(sessions.id, after.id))) : undefined
       ))
       .orderBy(desc(sessions.createdAt), desc(sessions.id))
