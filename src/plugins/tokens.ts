@@ -40,6 +40,8 @@ declare module 'fastify' {
       signAccessToken: (claims: AccessClaims) => { token: string, expiresIn: number, jti: string }
       /** Verifies an access token (cached). Throws INVALID_TOKEN or TOKEN_EXPIRED. */
       verifyAccessToken: (token: string) => Principal
+      /** The hot path: the principal of an exact token verified before and not expired, else undefined. */
+      cachedAccessToken: (token: string) => Principal | undefined
       jwks: () => { keys: Array<Record<string, unknown>> }
       keys: () => StoredKey[]
       reload: () => Promise<void>
@@ -49,6 +51,8 @@ declare module 'fastify' {
 }
 
 const SKEW_MS = 5_000
+/** 32 base64url characters of a signature: 192 bits, unique among real tokens */
+const CACHE_KEY_LENGTH = 32
 const HEADER_MAX = 1024
 
 function parseHeader (token: string): Record<string, unknown> {
@@ -75,12 +79,20 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
   const { config } = app
   let entries = new Map<string, KeyEntry>()
   let signer: KeyEntry | null = null
-  const cache = new LRUCache<string, Principal>({ max: 100_000, ttlAutopurge: false })
+  // Keyed by the token's last characters (part of its signature): hashing a whole JWT for a Map
+  // lookup costs more than everything else a cached request does. A hit counts only if the
+  // cached token equals the presented one exactly; expiry is checked on every hit.
+  const cache = new LRUCache<string, { token: string, principal: Principal }>({ max: 100_000 })
 
+  if (config.keyEncryptionSecret === null) app.log.warn('KEY_ENCRYPTION_SECRET is not set: private signing keys are stored unencrypted')
   await ensureSigningKey(app.db, config.signingAlg, config.keyEncryptionSecret)
 
+  // Reloads can overlap (a NOTIFY while another runs); only the latest one started may apply.
+  let reloads = 0
   async function reload () {
+    const started = ++reloads
     const keys = await loadLiveKeys(app.db, config.keyEncryptionSecret)
+    if (started !== reloads) return
     const next = new Map<string, KeyEntry>()
     let nextSigner: KeyEntry | null = null
     for (const key of keys) {
@@ -112,10 +124,15 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
       next.set(key.kid, entry)
     }
     if (!nextSigner) throw new Error('no usable signing key: is KEY_ENCRYPTION_SECRET the one the keys were encrypted with?')
+    // a key that is gone (retired, or removed by hand) must not live on in verified tokens
+    if ([...entries.keys()].some(kid => !next.has(kid))) cache.clear()
     entries = next
     signer = nextSigner
   }
   await reload()
+  if (signer!.key.alg !== config.signingAlg) {
+    app.log.warn({ kid: signer!.key.kid, alg: signer!.key.alg }, `the active signing key is ${signer!.key.alg}, not SIGNING_ALG ${config.signingAlg}: rotate the keys to switch`)
+  }
 
   app.changes.subscribe(payload => {
     if (payload === 'keys' || payload === 'reset') {
@@ -139,11 +156,19 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
     return { token: signer!.sign!(payload), expiresIn: config.accessTokenTtl, jti }
   }
 
+  /** The principal of a token verified before and not expired; undefined otherwise (never throws). */
+  function cachedAccessToken (token: string): Principal | undefined {
+    const hit = cache.get(token.slice(-CACHE_KEY_LENGTH))
+    if (hit === undefined || hit.token !== token || hit.principal.exp * 1000 + SKEW_MS <= Date.now()) return undefined
+    return hit.principal
+  }
+
   function verifyAccessToken (token: string): Principal {
-    const hit = cache.get(token)
-    if (hit !== undefined) {
-      if (hit.exp * 1000 + SKEW_MS > Date.now()) return hit
-      cache.delete(token)
+    const key = token.slice(-CACHE_KEY_LENGTH)
+    const hit = cache.get(key)
+    if (hit !== undefined && hit.token === token) {
+      if (hit.principal.exp * 1000 + SKEW_MS > Date.now()) return hit.principal
+      cache.delete(key)
       throw new TokenExpired('token expired')
     }
     const header = parseHeader(token)
@@ -160,13 +185,14 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
       throw new InvalidToken('invalid token')
     }
     const principal = toPrincipal(claims)
-    cache.set(token, principal, { ttl: Math.max(1, principal.exp * 1000 + SKEW_MS - Date.now()) })
+    cache.set(key, { token, principal })
     return principal
   }
 
   app.decorate('tokens', {
     signAccessToken,
     verifyAccessToken,
+    cachedAccessToken,
     jwks: () => ({
       keys: [...entries.values()]
         .filter(e => keyStatus(e.key) !== 'retired')

@@ -1,4 +1,4 @@
-import { desc, isNull, and, lte, isNotNull, gt, or } from 'drizzle-orm'
+import { desc, isNull, and, lte, isNotNull, gt, or, sql } from 'drizzle-orm'
 import type { JsonWebKey } from 'node:crypto'
 import { signingKeys } from '../db/schema/index.js'
 import { notify, type Db, type DbOrTx } from '../db/client.js'
@@ -23,6 +23,25 @@ export function keyStatus (key: Pick<StoredKey, 'retiresAt' | 'retiredAt'>, now 
   return key.retiresAt ? 'published' : 'active'
 }
 
+/** Serializes key creation across instances (first start, rotation), so only one key is ever active. */
+const KEY_LOCK = 4_242_020
+
+async function lockKeys (tx: DbOrTx) {
+  await tx.execute(sql`select pg_advisory_xact_lock(${KEY_LOCK})`)
+}
+
+export class KeyDecryptionError extends Error {}
+
+function privatePart (row: typeof signingKeys.$inferSelect, secret: string | null): string {
+  if (!row.encrypted) return row.privateKey
+  if (secret === null) throw new KeyDecryptionError(`signing key ${row.kid} is encrypted: set KEY_ENCRYPTION_SECRET to the secret it was encrypted with`)
+  try {
+    return decryptPrivateKey(row.privateKey, secret, row.kid)
+  } catch {
+    throw new KeyDecryptionError(`signing key ${row.kid} cannot be decrypted: KEY_ENCRYPTION_SECRET is not the secret it was encrypted with`)
+  }
+}
+
 async function insertKey (db: DbOrTx, alg: SigningAlg, secret: string | null) {
   const key = generateSigningKey(alg)
   const [row] = await db.insert(signingKeys).values({
@@ -36,16 +55,27 @@ async function insertKey (db: DbOrTx, alg: SigningAlg, secret: string | null) {
   return row
 }
 
-/** Makes sure an active signing key exists (first start). */
+/**
+ * Makes sure an active signing key exists (first start). Instances starting together on an
+ * empty database create one key between them, not one each.
+ */
 export async function ensureSigningKey (db: DbOrTx, alg: SigningAlg, secret: string | null): Promise<boolean> {
-  const active = await db.select({ kid: signingKeys.kid }).from(signingKeys)
-    .where(and(isNull(signingKeys.retiresAt), isNull(signingKeys.retiredAt))).limit(1)
-  if (active.length > 0) return false
-  await insertKey(db, alg, secret)
-  return true
+  return db.transaction(async tx => {
+    await lockKeys(tx)
+    const active = await tx.select({ kid: signingKeys.kid }).from(signingKeys)
+      .where(and(isNull(signingKeys.retiresAt), isNull(signingKeys.retiredAt))).limit(1)
+    if (active.length > 0) return false
+    await insertKey(tx, alg, secret)
+    await notify(tx, 'warden_authz', 'keys')
+    return true
+  })
 }
 
-/** Loads every key that may still have live tokens: the active one(s) and the published ones. */
+/**
+ * Loads every key that may still have live tokens: the active one(s) and the published ones.
+ * Only active keys sign, so only their private parts are decrypted and kept in memory.
+ * Throws KeyDecryptionError when an active key cannot be decrypted.
+ */
 export async function loadLiveKeys (db: Db, secret: string | null, now = new Date()): Promise<StoredKey[]> {
   const rows = await db.select().from(signingKeys)
     .where(and(isNull(signingKeys.retiredAt), or(isNull(signingKeys.retiresAt), gt(signingKeys.retiresAt, now))))
@@ -54,9 +84,7 @@ export async function loadLiveKeys (db: Db, secret: string | null, now = new Dat
     kid: row.kid,
     alg: row.alg as SigningAlg,
     publicJwk: row.publicJwk as JsonWebKey,
-    privatePem: row.encrypted
-      ? (secret ? decryptPrivateKey(row.privateKey, secret, row.kid) : null)
-      : row.privateKey,
+    privatePem: row.retiresAt === null ? privatePart(row, secret) : null,
     createdAt: row.createdAt,
     activatedAt: row.activatedAt,
     retiresAt: row.retiresAt,
@@ -80,10 +108,12 @@ export async function listKeys (db: Db) {
  */
 export async function rotateSigningKey (db: Db, alg: SigningAlg, secret: string | null, accessTokenTtl: number) {
   return db.transaction(async tx => {
+    await lockKeys(tx)
     const retiresAt = new Date(Date.now() + (accessTokenTtl + 60) * 1000)
     await tx.update(signingKeys).set({ retiresAt })
       .where(and(isNull(signingKeys.retiresAt), isNull(signingKeys.retiredAt)))
-    await tx.update(signingKeys).set({ retiredAt: new Date() })
+    // a retired key verifies nothing any more: its private part is erased, its public part kept for the record
+    await tx.update(signingKeys).set({ retiredAt: new Date(), privateKey: '', encrypted: false })
       .where(and(isNull(signingKeys.retiredAt), isNotNull(signingKeys.retiresAt), lte(signingKeys.retiresAt, new Date())))
     const row = await insertKey(tx, alg, secret)
     await notify(tx, 'warden_authz', 'keys')

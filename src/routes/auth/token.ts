@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { and, asc, eq, isNotNull, sql } from 'drizzle-orm'
-import { intersectScopes, isValidPermissionName, type EffectiveSet } from '../../authz/index.js'
+import { and, asc, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm'
+import { intersectScopes, ScopeSet, type EffectiveSet } from '../../authz/index.js'
 import { roleAssignments, users } from '../../db/schema/index.js'
 import { OAuthError, TooManyAttempts } from '../../errors.js'
 import { OAuthErrorSchema } from '../../schemas/common.js'
 import { RevokeBodySchema, TokenBodySchema, TokenResponseSchema, type TokenBody } from '../../schemas/auth.js'
 import { createLoginThrottle } from '../../security/login-throttle.js'
 import { createSession, findSessionByRefreshToken, revokeSessions, rotateRefreshToken } from '../../services/sessions.js'
-import { defaultTenant, findTenant } from '../../services/tenants.js'
+import { clientCredentialsGrant, optionalClient, refuseServiceClient } from '../../services/clients.js'
+import { defaultTenant, findTenant, type Tenant } from '../../services/tenants.js'
 
 export const REFRESH_COOKIE = 'warden_refresh'
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
@@ -39,17 +40,23 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     return { active: state.active, effective: await app.access.effectiveFor(state, tenantId) }
   }
 
-  /** Login without `tenant` lands in the user's first tenant, else the default tenant. */
-  async function resolveLoginTenant (userId: string, requested: string | undefined) {
+  /**
+   * Login without `tenant` lands in the user's first tenant, else the default tenant. Membership
+   * is a role assignment in the tenant that has not expired. Naming the tenant one would land in
+   * anyway is allowed (a global admin may say `tenant=default`).
+   */
+  async function resolveLoginTenant (userId: string, requested: string | undefined): Promise<Tenant | null> {
+    const current = or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, new Date()))
     if (requested !== undefined) {
       const tenant = await findTenant(app.db, requested)
       if (!tenant) return null
       const [member] = await app.db.select({ id: roleAssignments.id }).from(roleAssignments)
-        .where(and(eq(roleAssignments.userId, userId), eq(roleAssignments.tenantId, tenant.id))).limit(1)
-      return member ? tenant : null
+        .where(and(eq(roleAssignments.userId, userId), eq(roleAssignments.tenantId, tenant.id), current)).limit(1)
+      if (member) return tenant
+      return (await resolveLoginTenant(userId, undefined))?.id === tenant.id ? tenant : null
     }
     const [first] = await app.db.select({ tenantId: roleAssignments.tenantId }).from(roleAssignments)
-      .where(and(eq(roleAssignments.userId, userId), isNotNull(roleAssignments.tenantId)))
+      .where(and(eq(roleAssignments.userId, userId), isNotNull(roleAssignments.tenantId), current))
       .orderBy(asc(roleAssignments.createdAt)).limit(1)
     if (first?.tenantId) return findTenant(app.db, first.tenantId)
     return defaultTenant(app.db)
@@ -137,7 +144,19 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     const token = body.refresh_token ?? cookieRefreshToken(request)
     if (!token) throw new OAuthError('invalid_request', 'refresh_token is required')
     const requested = parseScope(body.scope)
-    const result = await rotateRefreshToken(app.db, token, config.refreshReuseGrace)
+    let scopes: string[] = []
+    // Checked before the token is consumed, so a refused request leaves it usable.
+    const result = await rotateRefreshToken(app.db, token, config.refreshReuseGrace, async session => {
+      const subject = await effectiveFor(session.userId, session.tenantId)
+      if (!subject?.active) throw new OAuthError('invalid_grant', 'invalid refresh token')
+      scopes = intersectScopes(subject.effective, session.scopes)
+      if (requested === null) return
+      // A refresh may narrow the session's scopes (a `*` or `posts:*` session may ask for
+      // `posts:read`) but not widen them (RFC 6749 section 6).
+      const held = new ScopeSet(scopes)
+      if (requested.some(s => !held.covers(s))) throw new OAuthError('invalid_scope', 'a refresh cannot widen the session\'s scopes')
+      scopes = requested
+    })
     if (!result.ok) {
       if (result.reason === 'reused' && result.sessionId) {
         await app.publishChanges('session:' + result.sessionId)
@@ -146,16 +165,6 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
       throw new OAuthError('invalid_grant', 'invalid refresh token')
     }
     const { session } = result
-    const subject = await effectiveFor(session.userId, session.tenantId)
-    if (!subject?.active) throw new OAuthError('invalid_grant', 'invalid refresh token')
-    const current = intersectScopes(subject.effective, session.scopes)
-    let scopes = current
-    if (requested !== null) {
-      const allowed = new Set(current)
-      if (requested.some(s => !allowed.has(s) && !isValidPermissionName(s))) throw new OAuthError('invalid_scope', 'unknown scope')
-      if (requested.some(s => !allowed.has(s))) throw new OAuthError('invalid_scope', 'a refresh cannot widen the session\'s scopes')
-      scopes = requested
-    }
     return issue(reply, { userId: session.userId, tenantId: session.tenantId, sid: session.id, scopes, refreshToken: result.refreshToken, inCookie: fromCookie })
   }
 
@@ -164,8 +173,8 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     schema: {
       tags: ['auth'],
       operationId: 'token',
-      summary: 'OAuth 2.0 token endpoint (password, refresh_token grants)',
-      description: 'Form-urlencoded (RFC 6749) or JSON. `password`: username or email, password, optional scope and tenant; `refresh_token`: the refresh token (or the refresh cookie with X-Requested-With: warden). Errors follow RFC 6749 section 5.2.',
+      summary: 'OAuth 2.0 token endpoint (password, refresh_token, client_credentials grants)',
+      description: 'Form-urlencoded (RFC 6749) or JSON. `password`: username or email, password, optional scope and tenant; `refresh_token`: the refresh token (or the refresh cookie with X-Requested-With: warden); `client_credentials`: client id and secret by HTTP Basic or `client_id`/`client_secret`, optional scope (a subset of the client\'s scopes). A registered service client may not use the password grant. Errors follow RFC 6749 section 5.2.',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: TokenBodySchema,
       response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 401: OAuthErrorSchema, 429: OAuthErrorSchema }
@@ -173,8 +182,11 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     const body = request.body
     switch (body.grant_type) {
-      case 'password': return passwordGrant(body, request, reply)
+      case 'password':
+        await refuseServiceClient(app, request, body)
+        return passwordGrant(body, request, reply)
       case 'refresh_token': return refreshGrant(body, request, reply)
+      case 'client_credentials': return clientCredentialsGrant(app, request, body, reply)
       default: throw new OAuthError('unsupported_grant_type', `unsupported grant_type ${JSON.stringify(body.grant_type.slice(0, 40))}`)
     }
   })
@@ -188,9 +200,11 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
       description: 'Always 200. A refresh token (or an access token) ends its whole session.',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: RevokeBodySchema,
-      response: { 200: { type: 'null' }, 400: OAuthErrorSchema }
+      response: { 200: { type: 'null' }, 400: OAuthErrorSchema, 401: OAuthErrorSchema }
     }
   }, async (request, reply) => {
+    // client authentication is optional here (RFC 7009 section 2.1), but checked when presented
+    await optionalClient(app, request, request.body)
     const { token, token_type_hint: hint } = request.body
     let sid: string | null = null
     if (hint !== 'access_token') sid = (await findSessionByRefreshToken(app.db, token))?.id ?? null

@@ -1,4 +1,150 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { and, eq, inArray, sql } from 'drizzle-orm'
+import { isWildcard } from '../../authz/index.js'
+import { clients, permissions } from '../../db/schema/index.js'
+import { BadRequest, NotFound } from '../../errors.js'
+import { page } from '../../lib/cursor.js'
+import { IdParamsSchema, PageOf, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { assertMayGrant } from '../../services/admin/escalation.js'
+import { keyset } from '../../services/admin/paging.js'
+import { adminScope, heldIn, visibleTenant, type AdminScope } from '../../services/admin/scope.js'
+import { clientView, newClientSecret, type ClientRow } from '../../services/clients.js'
+import { ClientListQuerySchema, ClientSchema, ClientSecretSchema, CreateClientBodySchema, CreatedClientSchema } from './schemas.js'
 
-const routes: FastifyPluginAsyncTypebox = async () => {}
-export default routes
+const TAGS = ['clients']
+const withNotFound = { ...protectedErrors, 404: ProblemSchema }
+
+/**
+ * Service clients (service accounts) for the client_credentials grant. A client belongs to one
+ * tenant (its tokens' `tid`) and holds a fixed list of scopes, which are its permissions on
+ * Warden's routes. No escalation: a caller can give a client only scopes they hold themselves
+ * in the client's tenant. A tenant-scoped caller sees and manages only their tenant's clients.
+ * Secrets are shown once and stored as SHA-256 hashes.
+ */
+const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
+  async function visibleClient (scope: AdminScope, id: string): Promise<ClientRow> {
+    const [row] = await app.db.select().from(clients)
+      .where(and(eq(clients.id, id), scope.tenantId === null ? undefined : eq(clients.tenantId, scope.tenantId)))
+    if (row === undefined) throw new NotFound('client not found')
+    return row
+  }
+
+  async function assertPermissionsExist (names: readonly string[]) {
+    const concrete = names.filter(n => !isWildcard(n))
+    if (concrete.length === 0) return
+    const found = new Set((await app.db.select({ name: permissions.name }).from(permissions)
+      .where(inArray(permissions.name, concrete))).map(r => r.name))
+    const unknown = concrete.filter(n => !found.has(n))
+    if (unknown.length > 0) throw new BadRequest(`unknown permission: ${unknown.join(', ')}`)
+  }
+
+  app.get('/', {
+    config: { permissions: ['clients:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'listClients',
+      summary: 'List service clients',
+      description: 'Oldest first. A tenant-scoped caller sees only their tenant\'s clients; `tenant` narrows the list to one tenant.',
+      querystring: ClientListQuerySchema,
+      response: { 200: PageOf(ClientSchema), ...withNotFound }
+    }
+  }, async request => {
+    const { limit, cursor, tenant } = request.query
+    const scope = await adminScope(app, request, 'clients:read')
+    const tenantId = tenant === undefined ? scope.tenantId : (await visibleTenant(app.db, scope, tenant)).id
+    const keys = keyset(clients.createdAt, clients.id, cursor)
+    const rows = await app.db.select().from(clients)
+      .where(and(keys.where, tenantId === null ? undefined : eq(clients.tenantId, tenantId)))
+      .orderBy(...keys.orderBy)
+      .limit(limit + 1)
+    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    return { items: result.items.map(clientView), nextCursor: result.nextCursor }
+  })
+
+  app.post('/', {
+    config: { permissions: ['clients:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'createClient',
+      summary: 'Create a service client',
+      description: 'The client belongs to `tenant` (id or slug; default: the caller\'s tenant). Every scope must be a known permission (or a wildcard) that the caller holds in that tenant, else 403. The secret appears only in this answer.',
+      body: CreateClientBodySchema,
+      response: { 201: CreatedClientSchema, ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const { name, scopes, tenant } = request.body
+    const scope = await adminScope(app, request, 'clients:write')
+    const target = await visibleTenant(app.db, scope, tenant ?? request.principal!.tid)
+    await assertPermissionsExist(scopes)
+    const held = await heldIn(app, request, target.id)
+    assertMayGrant(app, request, held, scopes.map(permission => ({ permission, condition: null })), {
+      action: 'client.create', targetType: 'client', targetId: name, tenantId: target.id
+    })
+    const { secret, hash } = newClientSecret()
+    const [row] = await app.db.insert(clients).values({
+      name, scopes, tenantId: target.id, secretHash: hash, createdBy: request.principal!.sub, createdAt: new Date()
+    }).returning()
+    app.audit.record(request, { action: 'client.create', outcome: 'success', targetType: 'client', targetId: row.id, tenantId: row.tenantId, after: clientView(row) })
+    reply.header('cache-control', 'no-store')
+    return reply.code(201).send({ ...clientView(row), clientSecret: secret })
+  })
+
+  app.get('/:id', {
+    config: { permissions: ['clients:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'getClient',
+      summary: 'Get a service client',
+      params: IdParamsSchema,
+      response: { 200: ClientSchema, ...withNotFound }
+    }
+  }, async request => {
+    const scope = await adminScope(app, request, 'clients:read')
+    return clientView(await visibleClient(scope, request.params.id))
+  })
+
+  app.delete('/:id', {
+    config: { permissions: ['clients:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'deleteClient',
+      summary: 'Delete a service client',
+      description: 'Its tokens stop working on Warden\'s routes and introspect inactive at once; services that verify offline see it at token expiry.',
+      params: IdParamsSchema,
+      response: { 204: { type: 'null' }, ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const scope = await adminScope(app, request, 'clients:write')
+    const row = await visibleClient(scope, request.params.id)
+    await app.db.delete(clients).where(eq(clients.id, row.id))
+    await app.publishChanges('client:' + row.id)
+    app.audit.record(request, { action: 'client.delete', outcome: 'success', targetType: 'client', targetId: row.id, tenantId: row.tenantId, before: clientView(row) })
+    return reply.code(204).send()
+  })
+
+  app.post('/:id/secret', {
+    config: { permissions: ['clients:write'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'rotateClientSecret',
+      summary: 'Rotate a client\'s secret',
+      description: 'The new secret appears only in this answer; the old one stops working at once. Access tokens already issued stay valid until they expire (delete the client to end them).',
+      params: IdParamsSchema,
+      response: { 200: ClientSecretSchema, ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const scope = await adminScope(app, request, 'clients:write')
+    const row = await visibleClient(scope, request.params.id)
+    const { secret, hash } = newClientSecret()
+    const [updated] = await app.db.update(clients)
+      .set({ secretHash: hash, secretRotatedAt: new Date(), tokenVersion: sql`${clients.tokenVersion} + 1` })
+      .where(eq(clients.id, row.id)).returning()
+    if (updated === undefined) throw new NotFound('client not found')
+    await app.publishChanges('client:' + row.id)
+    app.audit.record(request, { action: 'client.rotate_secret', outcome: 'success', targetType: 'client', targetId: row.id, tenantId: row.tenantId })
+    reply.header('cache-control', 'no-store')
+    return { clientSecret: secret }
+  })
+}
+
+export default clientsRoutes

@@ -1,0 +1,201 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { eq } from 'drizzle-orm'
+import { intersectScopes, type EffectiveSet } from '../../authz/index.js'
+import { refreshTokens, sessions } from '../../db/schema/index.js'
+import { InsufficientScope, InvalidToken } from '../../errors.js'
+import { bearerToken } from '../../plugins/authn.js'
+import type { Principal } from '../../plugins/tokens.js'
+import { OAuthErrorSchema, ProblemSchema } from '../../schemas/common.js'
+import { hashRefreshToken } from '../../services/sessions.js'
+import { presentedClientCredentials, requireClient } from '../../services/clients.js'
+
+const IntrospectBodySchema = Type.Object({
+  token: Type.String({ maxLength: 8192 }),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+  client_id: Type.Optional(Type.String({ maxLength: 128 })),
+  client_secret: Type.Optional(Type.String({ maxLength: 512 }))
+}, { additionalProperties: false })
+
+const IntrospectionSchema = Type.Object({
+  active: Type.Boolean(),
+  token_type: Type.Optional(Type.Union([Type.Literal('access_token'), Type.Literal('refresh_token')])),
+  sub: Type.Optional(Type.String()),
+  scope: Type.Optional(Type.String({ description: 'the token\'s scopes that its subject still holds' })),
+  client_id: Type.Optional(Type.String()),
+  tid: Type.Optional(Type.String()),
+  sid: Type.Optional(Type.String()),
+  jti: Type.Optional(Type.String()),
+  exp: Type.Optional(Type.Integer()),
+  iat: Type.Optional(Type.Integer()),
+  nbf: Type.Optional(Type.Integer()),
+  iss: Type.Optional(Type.String()),
+  aud: Type.Optional(Type.String())
+}, { description: 'RFC 7662 introspection response; only `active: false` for a token that is not active' })
+
+type Introspection = { active: false } | {
+  active: true
+  token_type: 'access_token' | 'refresh_token'
+  sub: string
+  scope: string
+  client_id?: string
+  tid: string
+  sid?: string
+  jti?: string
+  exp: number
+  iat: number
+  nbf?: number
+  iss: string
+  aud: string
+}
+
+const INACTIVE = { active: false } as const
+const seconds = (d: Date) => Math.floor(d.getTime() / 1000)
+
+/**
+ * Whether the session, user or client behind a verified access token is still live: the same
+ * state the authn plugin checks on every request (cached, kept fresh by NOTIFY).
+ */
+export async function principalIsLive (app: FastifyInstance, principal: Principal): Promise<boolean> {
+  if (principal.kind === 'client') return (await app.access.client(principal.sub)) !== null
+  const [session, user] = await Promise.all([app.access.session(principal.sid!), app.access.subject(principal.sub)])
+  return session !== null && !session.revoked && session.userId === principal.sub && session.expiresAt > Date.now() &&
+    user !== null && user.active
+}
+
+/** The subject's current permissions in the token's tenant, or null if it is gone or disabled. */
+async function currentEffective (app: FastifyInstance, principal: Pick<Principal, 'kind' | 'sub' | 'tid'>): Promise<EffectiveSet | null> {
+  if (principal.kind === 'client') return (await app.access.client(principal.sub))?.effective ?? null
+  const state = await app.access.subject(principal.sub)
+  if (state === null || !state.active) return null
+  return app.access.effectiveFor(state, principal.tid)
+}
+
+/**
+ * Token introspection (RFC 7662). Resource servers call it with their client credentials, or
+ * with a bearer token that holds `tokens:introspect`. Unlike offline verification it sees at
+ * once that a session ended, a user was disabled, a client was deleted or a permission was
+ * taken away: `scope` lists only the token's scopes that the subject still holds.
+ *
+ * The claims answered are those of a token the caller already holds (a JWT's claims are
+ * readable by its holder), so any authenticated client may introspect any token.
+ */
+const introspectRoutes: FastifyPluginAsyncTypebox = async app => {
+  const { config } = app
+
+  /** Client credentials or a live bearer token with tokens:introspect; 401 without either. */
+  async function authenticateCaller (request: FastifyRequest, reply: FastifyReply, body: { client_id?: string, client_secret?: string }) {
+    if (presentedClientCredentials(request, body) !== null) {
+      await requireClient(app, request, body)
+      return
+    }
+    const token = bearerToken(request)
+    if (token === null) {
+      // no credentials at all: RFC 6749 section 5.2 invalid_client, with WWW-Authenticate: Basic
+      await requireClient(app, request, body)
+      return
+    }
+    const principal = app.tokens.verifyAccessToken(token)
+    if (!await principalIsLive(app, principal)) throw new InvalidToken('token is no longer valid')
+    request.principal = principal
+    try {
+      await request.authorize('tokens:introspect')
+    } catch (err) {
+      if (err instanceof InsufficientScope) {
+        reply.header('www-authenticate', 'Bearer realm="warden", error="insufficient_scope", scope="tokens:introspect"')
+      }
+      throw err
+    }
+  }
+
+  async function introspectAccessToken (token: string): Promise<Introspection> {
+    let principal: Principal
+    try {
+      principal = app.tokens.verifyAccessToken(token)
+    } catch {
+      return INACTIVE
+    }
+    if (!await principalIsLive(app, principal)) return INACTIVE
+    const effective = await currentEffective(app, principal)
+    if (effective === null) return INACTIVE
+    const answer: Introspection = {
+      active: true,
+      token_type: 'access_token',
+      sub: principal.sub,
+      scope: intersectScopes(effective, principal.scopes).join(' '),
+      tid: principal.tid,
+      jti: principal.jti,
+      exp: principal.exp,
+      iat: principal.iat,
+      iss: config.issuer,
+      aud: config.audience
+    }
+    if (principal.clientId !== null) answer.client_id = principal.clientId
+    if (principal.sid !== null) answer.sid = principal.sid
+    return answer
+  }
+
+  /** A refresh token is active while it is the session's current one and the session is live. */
+  async function introspectRefreshToken (token: string): Promise<Introspection> {
+    const [found] = await app.db.select({ token: refreshTokens, session: sessions })
+      .from(refreshTokens)
+      .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+      .where(eq(refreshTokens.tokenHash, hashRefreshToken(token)))
+    if (found === undefined) return INACTIVE
+    const { token: row, session } = found
+    const now = Date.now()
+    if (row.rotatedAt !== null || session.revokedAt !== null || row.expiresAt.getTime() <= now || session.expiresAt.getTime() <= now) {
+      return INACTIVE
+    }
+    const effective = await currentEffective(app, { kind: 'user', sub: session.userId, tid: session.tenantId })
+    if (effective === null) return INACTIVE
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      sub: session.userId,
+      scope: intersectScopes(effective, session.scopes).join(' '),
+      tid: session.tenantId,
+      sid: session.id,
+      exp: seconds(row.expiresAt),
+      iat: seconds(row.createdAt),
+      iss: config.issuer,
+      aud: config.audience
+    }
+  }
+
+  app.post('/introspect', {
+    // Public as far as the authn plugin goes: callers authenticate here, with client credentials
+    // (Basic or body), which the authn plugin does not read, or with a bearer token. `oauth`
+    // makes validation errors RFC 6749-shaped, as on the other OAuth endpoints.
+    config: { public: true, oauth: true },
+    schema: {
+      tags: ['auth'],
+      operationId: 'introspect',
+      summary: 'Token introspection (RFC 7662)',
+      description: 'Form-urlencoded or JSON `token`, optional `token_type_hint` (`access_token` or `refresh_token`). The caller authenticates with client credentials (HTTP Basic or `client_id`/`client_secret`) or a bearer token holding `tokens:introspect` (403 without it); 401 with neither. An access token whose session ended, whose user is disabled or whose client is deleted is inactive.',
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
+      // client credentials (HTTP Basic or in the body) are the other way in; see the description
+      security: [{ bearerAuth: [] }],
+      body: IntrospectBodySchema,
+      response: {
+        200: IntrospectionSchema,
+        400: OAuthErrorSchema,
+        401: Type.Union([OAuthErrorSchema, ProblemSchema]),
+        403: ProblemSchema
+      }
+    }
+  }, async (request, reply) => {
+    const { token, token_type_hint: hint } = request.body
+    await authenticateCaller(request, reply, request.body)
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    const looksLikeJwt = token.split('.').length === 3
+    if (hint === 'refresh_token' || !looksLikeJwt) {
+      const refresh = await introspectRefreshToken(token)
+      if (refresh.active || !looksLikeJwt) return refresh
+    }
+    return introspectAccessToken(token)
+  })
+}
+
+export default introspectRoutes

@@ -1,0 +1,188 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { eq } from 'drizzle-orm'
+import { EffectiveSet } from '../authz/index.js'
+import type { DbOrTx } from '../db/client.js'
+import { clients } from '../db/schema/index.js'
+import { OAuthError } from '../errors.js'
+
+/**
+ * Service clients (service accounts): secrets, client authentication (RFC 6749 section 2.3.1)
+ * and the client_credentials grant.
+ */
+
+export type ClientRow = typeof clients.$inferSelect
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** 256 random bits, base64url; shown once. */
+export function newClientSecret (): { secret: string, hash: string } {
+  const secret = randomBytes(32).toString('base64url')
+  return { secret, hash: hashClientSecret(secret) }
+}
+
+/**
+ * SHA-256 is enough for a 256-bit random secret: no dictionary to try, and a slow hash would
+ * only make every client authentication slow.
+ */
+export function hashClientSecret (secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('base64url')
+}
+
+/** Compares in constant time, whatever the stored value looks like. */
+export function secretMatches (storedHash: string, secret: string): boolean {
+  const given = createHash('sha256').update(secret, 'utf8').digest()
+  const stored = Buffer.from(storedHash, 'base64url')
+  if (stored.length !== given.length) return false
+  return timingSafeEqual(stored, given)
+}
+
+/** Used when the client does not exist, so that an unknown id costs the same as a wrong secret. */
+const DUMMY_HASH = hashClientSecret(randomBytes(32).toString('base64url'))
+
+export interface ClientCredentials {
+  id: string
+  secret: string | null
+  method: 'client_secret_basic' | 'client_secret_post'
+}
+
+interface CredentialFields { client_id?: string, client_secret?: string }
+
+/** RFC 6749 section 2.3.1: id and secret are form-urlencoded before they are joined with ':'. */
+function formDecode (value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '))
+  } catch {
+    throw new OAuthError('invalid_client', 'malformed client credentials')
+  }
+}
+
+function basicCredentials (request: FastifyRequest): ClientCredentials | null {
+  const header = request.headers.authorization
+  if (header === undefined) return null
+  const match = /^Basic +([A-Za-z0-9+/=_-]+) *$/i.exec(header)
+  if (match === null) return null
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon === -1) throw new OAuthError('invalid_client', 'malformed client credentials')
+  return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)), method: 'client_secret_basic' }
+}
+
+/**
+ * The client credentials of a request: HTTP Basic or `client_id`/`client_secret` in the body,
+ * null when none are presented. Using both methods at once is refused (RFC 6749 section 2.3),
+ * except a body `client_id` that repeats the Basic one, which some clients send.
+ */
+export function presentedClientCredentials (request: FastifyRequest, body: CredentialFields): ClientCredentials | null {
+  const basic = basicCredentials(request)
+  if (basic !== null) {
+    if (body.client_secret !== undefined || (body.client_id !== undefined && body.client_id !== basic.id)) {
+      throw new OAuthError('invalid_request', 'use one client authentication method, not several')
+    }
+    return basic
+  }
+  if (body.client_id === undefined || body.client_id === '') return null
+  return { id: body.client_id, secret: body.client_secret ?? null, method: 'client_secret_post' }
+}
+
+export async function findClient (db: DbOrTx, id: string): Promise<ClientRow | null> {
+  if (!UUID.test(id)) return null
+  const [row] = await db.select().from(clients).where(eq(clients.id, id.toLowerCase()))
+  return row ?? null
+}
+
+/** The client if the credentials are right; null for an unknown client and a wrong secret alike. */
+export async function authenticateClient (db: DbOrTx, credentials: ClientCredentials): Promise<ClientRow | null> {
+  const row = await findClient(db, credentials.id)
+  const ok = secretMatches(row?.secretHash ?? DUMMY_HASH, credentials.secret ?? '')
+  return row !== null && ok && credentials.secret !== null ? row : null
+}
+
+/**
+ * Client authentication where it is required: 401 invalid_client (one answer for an unknown
+ * client, a wrong secret and no credentials at all), audited.
+ */
+export async function requireClient (app: FastifyInstance, request: FastifyRequest, body: CredentialFields): Promise<ClientRow> {
+  const credentials = presentedClientCredentials(request, body)
+  if (credentials === null) throw new OAuthError('invalid_client', 'client authentication is required')
+  const client = await authenticateClient(app.db, credentials)
+  if (client === null) {
+    app.audit.record(request, {
+      action: 'auth.client',
+      outcome: 'failure',
+      targetType: 'client',
+      targetId: UUID.test(credentials.id) ? credentials.id.toLowerCase() : null,
+      detail: 'invalid client credentials'
+    })
+    throw new OAuthError('invalid_client', 'client authentication failed')
+  }
+  return client
+}
+
+/**
+ * Client authentication where it is optional (revocation): checked when presented. A bare
+ * `client_id` that names no registered client is a public (first-party) client naming itself,
+ * which RFC 7009 allows; a registered client must authenticate.
+ */
+export async function optionalClient (app: FastifyInstance, request: FastifyRequest, body: CredentialFields): Promise<ClientRow | null> {
+  const credentials = presentedClientCredentials(request, body)
+  if (credentials === null) return null
+  if (credentials.secret === null && await findClient(app.db, credentials.id) === null) return null
+  return requireClient(app, request, body)
+}
+
+/**
+ * The password grant is for Warden's own first-party clients; a registered service client that
+ * tries it is refused, whether or not its secret is right (RFC 6749 section 4.3 "the
+ * authorization server should take special care when enabling this grant type").
+ */
+export async function refuseServiceClient (app: FastifyInstance, request: FastifyRequest, body: CredentialFields): Promise<void> {
+  const credentials = presentedClientCredentials(request, body)
+  if (credentials === null) return
+  const client = await findClient(app.db, credentials.id)
+  if (client === null) return
+  app.audit.record(request, { action: 'auth.login', outcome: 'denied', targetType: 'client', targetId: client.id, tenantId: client.tenantId, detail: 'password grant refused for a service client' })
+  throw new OAuthError('unsupported_grant_type', 'service clients use the client_credentials grant')
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+/**
+ * The client_credentials grant (RFC 6749 section 4.4): an access token whose subject is the
+ * client, in the client's tenant, without a session and without a refresh token. A requested
+ * scope must be a subset of the client's scopes.
+ */
+export async function clientCredentialsGrant (
+  app: FastifyInstance,
+  request: FastifyRequest,
+  body: CredentialFields & { scope?: string },
+  reply: FastifyReply
+) {
+  const client = await requireClient(app, request, body)
+  const granted = EffectiveSet.fromPermissions(client.scopes)
+  let scopes = client.scopes
+  if (body.scope !== undefined && body.scope.trim() !== '') {
+    const requested = [...new Set(body.scope.split(' ').filter(Boolean))]
+    if (requested.length > 200 || requested.some(s => !SCOPE_TOKEN.test(s))) throw new OAuthError('invalid_scope', 'malformed scope')
+    const refused = requested.filter(s => !granted.holds(s))
+    if (refused.length > 0) throw new OAuthError('invalid_scope', `not granted to this client: ${refused.join(' ').slice(0, 200)}`)
+    scopes = requested
+  }
+  const access = app.tokens.signAccessToken({ sub: client.id, tid: client.tenantId, scope: scopes, clientId: client.id })
+  app.audit.record(request, { action: 'auth.client_token', outcome: 'success', targetType: 'client', targetId: client.id, tenantId: client.tenantId })
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+  return { access_token: access.token, token_type: 'Bearer' as const, expires_in: access.expiresIn, scope: scopes.join(' ') }
+}
+
+/** The public view of a client: never the secret or its hash. */
+export function clientView (row: ClientRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: row.scopes,
+    tenantId: row.tenantId,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    secretRotatedAt: row.secretRotatedAt?.toISOString() ?? null
+  }
+}
