@@ -51,18 +51,27 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
   const scopesOf = (principal: Principal): ScopeSet => ScopeSet.parse(principal.scope)
 
   function effectiveOf (principal: Principal): EffectiveSet | Promise<EffectiveSet> {
+    // kept with the principal's view (see authn) until anything changes or expires
+    const view = app.access.view(principal, Date.now())
+    if (view !== undefined && view.effective !== null) return view.effective
+    const since = app.access.epoch()
+    const keep = (set: EffectiveSet) => {
+      app.access.rememberEffective(principal, since, set)
+      return set
+    }
     if (principal.kind === 'client') {
       const client = app.access.client(principal.sub)
       const pick = (c: Awaited<typeof client>) => {
         if (c === null) throw new InvalidToken('client no longer exists')
-        return c.effective
+        return keep(c.effective)
       }
       return client instanceof Promise ? client.then(pick) : pick(client)
     }
     const subject = app.access.subject(principal.sub)
     const pick = (s: Awaited<typeof subject>) => {
       if (s === null) throw new InvalidToken('user no longer exists')
-      return app.access.effectiveFor(s, principal.tid)
+      const set = app.access.effectiveFor(s, principal.tid)
+      return set instanceof Promise ? set.then(keep) : keep(set)
     }
     return subject instanceof Promise ? subject.then(pick) : pick(subject)
   }
@@ -91,29 +100,29 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
     return effectiveOf(this.principal)
   })
 
+  function finish (request: FastifyRequest, reply: FastifyReply, compiled: CompiledRoute, set: EffectiveSet, done: HookHandlerDoneFunction) {
+    const principal = request.principal!
+    const decision = checkRequirement(set, scopesOf(principal), compiled.requirement, { subjectId: principal.sub, request: { ip: request.ip } })
+    if (decision.allowed) {
+      app.metrics.allowed.inc()
+      return done()
+    }
+    app.metrics.denied.inc()
+    app.audit.record(request, { action: 'authz.deny', outcome: 'denied', targetType: 'route', targetId: `${request.method} ${request.routeOptions.url}`, detail: decision.reason })
+    if (decision.code === 'missing_scope') {
+      reply.header('www-authenticate', `Bearer realm="warden", error="insufficient_scope", scope="${compiled.names.join(' ')}"`)
+      return done(new InsufficientScope(`token scope does not include ${compiled.names.join(', ')}`))
+    }
+    done(new Forbidden(decision.reason))
+  }
+
   function enforce (compiled: CompiledRoute) {
     return function checkPermissions (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-      const principal = request.principal!
-      const effective = effectiveOf(principal)
-      const finish = (set: EffectiveSet) => {
-        const scopes = scopesOf(principal)
-        const decision = checkRequirement(set, scopes, compiled.requirement, { subjectId: principal.sub, request: { ip: request.ip } })
-        if (decision.allowed) {
-          app.metrics.allowed.inc()
-          return done()
-        }
-        app.metrics.denied.inc()
-        app.audit.record(request, { action: 'authz.deny', outcome: 'denied', targetType: 'route', targetId: `${request.method} ${request.routeOptions.url}`, detail: decision.reason })
-        if (decision.code === 'missing_scope') {
-          reply.header('www-authenticate', `Bearer realm="warden", error="insufficient_scope", scope="${compiled.names.join(' ')}"`)
-          return done(new InsufficientScope(`token scope does not include ${compiled.names.join(', ')}`))
-        }
-        done(new Forbidden(decision.reason))
-      }
+      const effective = effectiveOf(request.principal!)
       if (effective instanceof Promise) {
-        effective.then(finish, done)
+        effective.then(set => finish(request, reply, compiled, set, done), done)
       } else {
-        finish(effective)
+        finish(request, reply, compiled, effective, done)
       }
     }
   }

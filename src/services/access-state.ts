@@ -12,6 +12,13 @@ export interface SubjectState {
 }
 
 export interface SessionState { userId: string, revoked: boolean, expiresAt: number }
+
+/**
+ * What the hot path resolved for one principal (a verified token): its session and user are
+ * live and, once authz has asked, its effective set in the token's tenant. Valid while the epoch
+ * has not moved (no change anywhere since) and until `until` (session end, assignment expiry).
+ */
+export interface PrincipalView { readonly epoch: number, until: number, effective: EffectiveSet | null }
 export interface ClientState { tenantId: string, scopes: string[], effective: EffectiveSet }
 
 /**
@@ -28,6 +35,9 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
   const sessionCache = new LRUCache<string, SessionState>({ max: opts.maxSubjects ?? 200_000 })
   const clientCache = new LRUCache<string, ClientState>({ max: 10_000 })
   const inflight = new Map<string, Promise<unknown>>()
+  // keyed by the principal object, which the verified-token cache shares between requests: a
+  // request then touches one small record instead of the session, subject and effective caches
+  const views = new WeakMap<object, PrincipalView>()
 
   async function loadGraphInputs (): Promise<{ roles: RoleInput[], permissions: string[] }> {
     const [roleRows, grantRows, parentRows, permissionRows] = await Promise.all([
@@ -136,6 +146,25 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     return clientCache.get(id) ?? once('c:' + id, () => loadClient(id))
   }
 
+  /** The principal's view if nothing changed since it was made and nothing in it expired. */
+  function view (principal: object, now: number): PrincipalView | undefined {
+    const v = views.get(principal)
+    return v !== undefined && v.epoch === epoch && v.until > now ? v : undefined
+  }
+
+  /** Records that the principal was found live from state read at epoch `since` (ignored if anything changed since). */
+  function remember (principal: object, since: number, until: number): void {
+    if (since === epoch) views.set(principal, { epoch: since, until, effective: null })
+  }
+
+  /** Adds the effective set computed from state read at epoch `since` to the principal's view. */
+  function rememberEffective (principal: object, since: number, effective: EffectiveSet): void {
+    const v = views.get(principal)
+    if (v === undefined || v.epoch !== since || since !== epoch) return
+    v.effective = effective
+    if (effective.nextExpiry !== null && effective.nextExpiry < v.until) v.until = effective.nextExpiry
+  }
+
   /** Applies one NOTIFY payload: 'graph', 'user:<id>', 'session:<id>', 'client:<id>', 'reset'. */
   function invalidate (payload: string) {
     epoch++
@@ -166,7 +195,20 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     }
   }
 
-  return { getGraph, subject, effectiveFor, session, client, invalidate, stats: () => ({ subjects: subjects.size, sessions: sessionCache.size, clients: clientCache.size }) }
+  return {
+    getGraph,
+    subject,
+    effectiveFor,
+    session,
+    client,
+    invalidate,
+    /** bumped by every invalidation: state read at an older epoch may be stale */
+    epoch: () => epoch,
+    view,
+    remember,
+    rememberEffective,
+    stats: () => ({ subjects: subjects.size, sessions: sessionCache.size, clients: clientCache.size })
+  }
 }
 
 export type AccessState = ReturnType<typeof createAccessState>
