@@ -138,7 +138,8 @@ t.test('public, authenticated and permission routes', async t => {
     jti: claims.jti,
     iat: claims.iat,
     exp: claims.exp,
-    clientId: claims.client_id
+    clientId: claims.client_id,
+    clientVersion: null
   })
 
   t.equal((await get(svc, '/posts', alice.token)).statusCode, 200, 'alice holds posts:read')

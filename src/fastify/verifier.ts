@@ -36,6 +36,8 @@ export interface WardenPrincipal {
   iat: number
   exp: number
   clientId: string | null
+  /** client tokens: the client's secret generation when issued */
+  clientVersion: number | null
 }
 
 export interface WardenVerifierOptions {
@@ -144,7 +146,7 @@ function createJwksCache (url: string, ttlMs: number, refetchIntervalMs: number,
 }
 
 function toPrincipal (payload: JWTPayload): WardenPrincipal {
-  const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId } = payload as Record<string, unknown>
+  const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId, cver } = payload as Record<string, unknown>
   if (typeof sub !== 'string' || typeof tid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' ||
       typeof exp !== 'number' || (scope !== undefined && typeof scope !== 'string') || (sid !== undefined && typeof sid !== 'string')) {
     throw new InvalidClaims('invalid token claims')
@@ -160,7 +162,8 @@ function toPrincipal (payload: JWTPayload): WardenPrincipal {
     jti,
     iat,
     exp,
-    clientId: typeof clientId === 'string' ? clientId : null
+    clientId: typeof clientId === 'string' ? clientId : null,
+    clientVersion: typeof cver === 'number' ? cver : null
   })
 }
 

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { InvalidToken, Unauthenticated } from '../errors.js'
 import type { Principal } from './tokens.js'
-import { createAccessState, type AccessState } from '../services/access-state.js'
+import { clientTokenLive, createAccessState, type AccessState } from '../services/access-state.js'
 import { notify } from '../db/client.js'
 import { CHANNEL } from './db.js'
 
@@ -52,11 +52,12 @@ export default fp(async function authnPlugin (app: FastifyInstance) {
     const since = access.epoch()
     if (principal.kind === 'client') {
       const client = access.client(principal.sub)
-      if (client === null) return done(new InvalidToken('client no longer exists'))
+      const refused = () => new InvalidToken('client no longer exists or its secret was rotated')
       if (client instanceof Promise) {
-        client.then(c => done(c === null ? new InvalidToken('client no longer exists') : undefined), done)
+        client.then(c => done(clientTokenLive(c, principal) ? undefined : refused()), done)
         return
       }
+      if (!clientTokenLive(client, principal)) return done(refused())
       access.remember(principal, since, Infinity)
       return done()
     }

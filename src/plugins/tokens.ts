@@ -21,6 +21,8 @@ export interface Principal {
   iat: number
   exp: number
   clientId: string | null
+  /** client tokens: the client's secret generation when issued (`cver`); rotation bumps it */
+  clientVersion: number | null
 }
 
 export interface AccessClaims {
@@ -29,6 +31,7 @@ export interface AccessClaims {
   scope: string[]
   sid?: string
   clientId?: string
+  clientVersion?: number
 }
 
 type Verify = (token: string) => Record<string, unknown>
@@ -153,6 +156,7 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
       nbf: now
     }
     if (claims.sid) payload.sid = claims.sid
+    if (claims.clientVersion !== undefined) payload.cver = claims.clientVersion
     return { token: signer!.sign!(payload), expiresIn: config.accessTokenTtl, jti }
   }
 
@@ -209,7 +213,7 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
 }, { name: 'tokens', dependencies: ['config', 'db'] })
 
 function toPrincipal (claims: Record<string, unknown>): Principal {
-  const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId } = claims
+  const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId, cver } = claims
   if (typeof sub !== 'string' || typeof tid !== 'string' || typeof jti !== 'string' ||
       typeof iat !== 'number' || typeof exp !== 'number' || typeof scope !== 'string' ||
       (sid !== undefined && typeof sid !== 'string')) {
@@ -226,6 +230,7 @@ function toPrincipal (claims: Record<string, unknown>): Principal {
     jti,
     iat,
     exp,
-    clientId: typeof clientId === 'string' ? clientId : null
+    clientId: typeof clientId === 'string' ? clientId : null,
+    clientVersion: typeof cver === 'number' ? cver : null
   }) as Principal
 }

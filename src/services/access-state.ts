@@ -19,7 +19,18 @@ export interface SessionState { userId: string, revoked: boolean, expiresAt: num
  * has not moved (no change anywhere since) and until `until` (session end, assignment expiry).
  */
 export interface PrincipalView { readonly epoch: number, until: number, effective: EffectiveSet | null }
-export interface ClientState { tenantId: string, scopes: string[], effective: EffectiveSet }
+export interface ClientState {
+  tenantId: string
+  scopes: string[]
+  effective: EffectiveSet
+  /** the secret generation; tokens carry the one they were issued under (`cver`) */
+  tokenVersion: number
+}
+
+/** Whether a client token is still good: the client exists and its secret was not rotated since the token was issued. */
+export function clientTokenLive (state: ClientState | null, principal: { clientVersion: number | null }): boolean {
+  return state !== null && principal.clientVersion === state.tokenVersion
+}
 
 /**
  * In-process view of everything the hot path needs: the compiled role graph, each subject's
@@ -134,10 +145,11 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
 
   async function loadClient (id: string): Promise<ClientState | null> {
     const started = epoch
-    const [row] = await db.select({ tenantId: clients.tenantId, scopes: clients.scopes }).from(clients).where(eq(clients.id, id))
+    const [row] = await db.select({ tenantId: clients.tenantId, scopes: clients.scopes, tokenVersion: clients.tokenVersion })
+      .from(clients).where(eq(clients.id, id))
     if (!row) return null
     const effective = EffectiveSet.fromPermissions(row.scopes)
-    const state = { tenantId: row.tenantId, scopes: row.scopes, effective }
+    const state = { tenantId: row.tenantId, scopes: row.scopes, effective, tokenVersion: row.tokenVersion }
     if (started === epoch) clientCache.set(id, state)
     return state
   }

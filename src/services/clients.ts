@@ -168,7 +168,7 @@ export async function clientCredentialsGrant (
     if (refused.length > 0) throw new OAuthError('invalid_scope', `not granted to this client: ${refused.join(' ').slice(0, 200)}`)
     scopes = requested
   }
-  const access = app.tokens.signAccessToken({ sub: client.id, tid: client.tenantId, scope: scopes, clientId: client.id })
+  const access = app.tokens.signAccessToken({ sub: client.id, tid: client.tenantId, scope: scopes, clientId: client.id, clientVersion: client.tokenVersion })
   app.audit.record(request, { action: 'auth.client_token', outcome: 'success', targetType: 'client', targetId: client.id, tenantId: client.tenantId })
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
   return { access_token: access.token, token_type: 'Bearer' as const, expires_in: access.expiresIn, scope: scopes.join(' ') }

@@ -8,6 +8,7 @@ import { InsufficientScope, InvalidToken } from '../../errors.js'
 import { bearerToken } from '../../plugins/authn.js'
 import type { Principal } from '../../plugins/tokens.js'
 import { OAuthErrorSchema, ProblemSchema } from '../../schemas/common.js'
+import { clientTokenLive } from '../../services/access-state.js'
 import { hashRefreshToken } from '../../services/sessions.js'
 import { presentedClientCredentials, requireClient } from '../../services/clients.js'
 
@@ -58,7 +59,7 @@ const seconds = (d: Date) => Math.floor(d.getTime() / 1000)
  * state the authn plugin checks on every request (cached, kept fresh by NOTIFY).
  */
 export async function principalIsLive (app: FastifyInstance, principal: Principal): Promise<boolean> {
-  if (principal.kind === 'client') return (await app.access.client(principal.sub)) !== null
+  if (principal.kind === 'client') return clientTokenLive(await app.access.client(principal.sub), principal)
   const [session, user] = await Promise.all([app.access.session(principal.sid!), app.access.subject(principal.sub)])
   return session !== null && !session.revoked && session.userId === principal.sub && session.expiresAt > Date.now() &&
     user !== null && user.active

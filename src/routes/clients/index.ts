@@ -128,7 +128,7 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: TAGS,
       operationId: 'rotateClientSecret',
       summary: 'Rotate a client\'s secret',
-      description: 'The new secret appears only in this answer; the old one stops working at once. Access tokens already issued stay valid until they expire (delete the client to end them).',
+      description: 'The new secret appears only in this answer; the old one stops working at once, and so do the access tokens issued under it (on Warden\'s own routes and in introspection; offline verifiers see it at their expiry).',
       params: IdParamsSchema,
       response: { 200: ClientSecretSchema, ...withNotFound }
     }
