@@ -309,3 +309,21 @@ t.test('audit: logins are recorded, failures too', async t => {
   t.ok(rows.some(r => r.action === 'auth.login' && r.outcome === 'failure'))
   t.notOk(JSON.stringify(rows).includes(alice.password), 'no password in the audit log')
 })
+
+t.test('the Swagger UI "Authorize" password flow', async t => {
+  // What swagger-ui sends for an OAuth2 password flow: form fields, an empty scope when none is
+  // ticked, its own client_id, and X-Requested-With.
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-requested-with': 'XMLHttpRequest' },
+    payload: new URLSearchParams({ grant_type: 'password', username: alice.username, password: alice.password, scope: '', client_id: 'swagger-ui' }).toString()
+  })
+  t.equal(res.statusCode, 200, res.body)
+  const token = res.json().access_token
+  const me = await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(token) })
+  t.equal(me.statusCode, 200)
+  t.equal(me.json().username, alice.username)
+  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
+  t.equal(doc.components.securitySchemes.oauth2.flows.password.tokenUrl, '/v1/auth/token', 'the UI posts to the token endpoint')
+})
