@@ -32,6 +32,8 @@ export interface BuildOptions {
   /** an already-open database (shared by several app instances in tests); not closed with the app */
   database?: DatabaseHandle
   logger?: FastifyServerOptions['logger']
+  /** where the default logger writes (stdout when unset) */
+  logStream?: { write: (line: string) => void }
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -41,7 +43,14 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   const app = Fastify({
     logger: opts.logger ?? {
       level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' }
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+      // Never log secrets: no headers, and no query string (a client may put a token there).
+      serializers: {
+        req: (req: { id: string, method: string, url: string, ip?: string }) => ({
+          id: req.id, method: req.method, path: req.url.split('?')[0], ip: req.ip
+        })
+      }
     },
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
