@@ -29,7 +29,8 @@ export interface ClientState {
 
 /** Whether a client token is still good: the client exists and its secret was not rotated since the token was issued. */
 export function clientTokenLive (state: ClientState | null, principal: { clientVersion: number | null }): boolean {
-  return state !== null && principal.clientVersion === state.tokenVersion
+  // a token without `cver` counts as generation 0: valid until the first rotation
+  return state !== null && (principal.clientVersion ?? 0) === state.tokenVersion
 }
 
 /**
