@@ -91,11 +91,17 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
   await ensureSigningKey(app.db, config.signingAlg, config.keyEncryptionSecret)
 
   // Reloads can overlap (a NOTIFY while another runs); only the latest one started may apply.
-  let reloads = 0
-  async function reload () {
-    const started = ++reloads
+  // Reloads run one after another: each reads the store after the previous one applied, so a
+  // caller awaiting reload() (rotate) sees at least the state it wrote, and an older read can
+  // never overwrite a newer one.
+  let reloading: Promise<void> = Promise.resolve()
+  function reload (): Promise<void> {
+    const next = reloading.catch(() => {}).then(applyKeys)
+    reloading = next
+    return next
+  }
+  async function applyKeys () {
     const keys = await loadLiveKeys(app.db, config.keyEncryptionSecret)
-    if (started !== reloads) return
     const next = new Map<string, KeyEntry>()
     let nextSigner: KeyEntry | null = null
     for (const key of keys) {
