@@ -8,22 +8,11 @@ import { isUniqueViolation } from '../../lib/db-errors.js'
 import { PageOf, PageQuerySchema, ProblemSchema, protectedErrors } from '../../schemas/common.js'
 import { MeSchema, PasswordChangeBodySchema, PatchMeBodySchema, RegisterBodySchema, SessionSchema, UserSchema } from '../../schemas/auth.js'
 import { checkPasswordPolicy } from '../../security/passwords.js'
+import { userView } from '../../services/admin/users.js'
 import { revokeSessions, revokeUserSessions } from '../../services/sessions.js'
 import { defaultTenant } from '../../services/tenants.js'
 
 type UserRow = typeof users.$inferSelect
-
-export function userView (u: UserRow) {
-  return {
-    id: u.id,
-    email: u.email,
-    username: u.username,
-    fullName: u.fullName,
-    isActive: u.isActive,
-    createdAt: u.createdAt.toISOString(),
-    updatedAt: u.updatedAt.toISOString()
-  }
-}
 
 /** Self-service: registration, the current user, password change, logout and sessions. */
 const accountRoutes: FastifyPluginAsyncTypebox = async app => {
