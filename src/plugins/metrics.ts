@@ -7,7 +7,7 @@ declare module 'fastify' {
     metrics: {
       registry: Registry
       decisions: Counter<'outcome'>
-      /** pre-labelled children: incrementing them on the hot path costs no label hashing */
+      /** hot-path tallies, added to `decisions` when it is read (a labelled inc() hashes its labels: ~70 ns) */
       allowed: { inc: () => void }
       denied: { inc: () => void }
     }
@@ -36,13 +36,26 @@ export default fp(async function metricsPlugin (app: FastifyInstance) {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry]
   })
+  let allowed = 0
+  let denied = 0
   const decisions = new Counter({
     name: 'warden_authz_decisions_total',
     help: 'Authorization decisions by outcome',
     labelNames: ['outcome'] as const,
-    registers: [registry]
+    registers: [registry],
+    collect () {
+      this.inc({ outcome: 'allowed' }, allowed)
+      this.inc({ outcome: 'denied' }, denied)
+      allowed = 0
+      denied = 0
+    }
   })
-  app.decorate('metrics', { registry, decisions, allowed: decisions.labels('allowed'), denied: decisions.labels('denied') })
+  app.decorate('metrics', {
+    registry,
+    decisions,
+    allowed: { inc: () => { allowed++ } },
+    denied: { inc: () => { denied++ } }
+  })
 
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'

@@ -1,0 +1,33 @@
+import { test } from 'tap'
+import { startServer } from '../bench/lib/server-process.js'
+import { request } from '../bench/lib/http.js'
+import { serverEnv } from '../bench/lib/fixture.js'
+import { runEngine } from '../bench/scenarios/engine.js'
+
+// The bench harness starts (no timings here: `npm run bench` measures, the test suite does not).
+
+test('the bench server starts, serves the three bench routes and reports its state', async t => {
+  const server = await startServer(serverEnv({ dataDir: 'memory://' }), { cpu: null, compiled: null })
+  t.teardown(() => server.stop())
+  t.equal((await request(server.url, 'GET', '/bench/bare')).status, 200, 'public route')
+  t.equal((await request(server.url, 'GET', '/bench/authn')).status, 401, 'authenticated route without a token')
+  t.equal((await request(server.url, 'GET', '/bench/perm', { token: 'not.a.token' })).status, 401, 'permission route with a bad token')
+  const stats = await server.stats()
+  t.ok(stats.queries > 0, 'the query counter sees the start-up queries')
+  t.ok(stats.rss > 0)
+  const users = await server.call('seedUsers', { count: 2, prefix: 'smoke', role: 'user', tenant: null })
+  const [minted] = await server.call('mintTokens', { userIds: [users[0].id], tenant: null })
+  const res = await request(server.url, 'GET', '/bench/perm', { token: minted.accessToken })
+  t.equal(res.status, 200, 'a minted token of a user with posts:read passes')
+  t.same(res.json(), { ok: true })
+})
+
+test('the engine, node-casbin and a bare Map agree on the H policy', async t => {
+  // runEngine throws if any contender disagrees on any of the 65,536 queries
+  const result = await runEngine(0.01)
+  t.equal(result.policy.users, 1000)
+  t.equal(result.policy.roles, 100)
+  t.equal(result.policy.permissions, 200)
+  t.ok(result.allowedShare > 0 && result.allowedShare < 1, 'the queries mix allowed and denied')
+  t.ok(result.rates['node-casbin enforceSync, random pairs'] > 0)
+})
