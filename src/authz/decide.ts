@@ -19,6 +19,8 @@ export interface Requirement {
   /** the distinct names, in declaration order */
   readonly permissions: readonly string[]
   readonly refs: readonly PermissionRef[]
+  /** one-permission requirements: the denials, built once, so a refusal allocates nothing */
+  readonly denials: Readonly<Record<Failure, Decision>> | null
 }
 
 /** Validates a declaration and resolves its names; throws InvalidPermissionError or TypeError. */
@@ -33,10 +35,19 @@ export function compileRequirement (declaration: RequirementDeclaration): Requir
     if (ref === undefined || !ref.valid) throw new InvalidPermissionError(String(name), 'permission requirement')
     return ref
   })
+  const only = permissions.length === 1 ? [permissions[0].name] : null
+  const denials = only === null
+    ? null
+    : Object.freeze({
+      missing_permission: deny('missing_permission', describe('missing_permission', only, anyOf), only),
+      condition_not_met: deny('condition_not_met', describe('condition_not_met', only, anyOf), only),
+      missing_scope: deny('missing_scope', describe('missing_scope', only, anyOf), only)
+    })
   return Object.freeze({
     anyOf,
     permissions: Object.freeze(permissions.map((ref) => ref.name)),
-    refs: Object.freeze(permissions)
+    refs: Object.freeze(permissions),
+    denials
   })
 }
 
@@ -81,6 +92,10 @@ function decideSlowly (
   requirement: Requirement,
   ctx: ConditionContext | undefined
 ): Decision {
+  if (requirement.denials !== null) {
+    const result = evaluate(effective, scopes, requirement.refs[0], ctx)
+    return typeof result === 'string' ? requirement.denials[result] : result
+  }
   const failures: Array<{ name: string, failure: Failure }> = []
   let last: Decision = ALLOWED
   for (const ref of requirement.refs) {
