@@ -24,7 +24,7 @@ async function main () {
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   try {
     await runMigrations(handle, config.databaseUrl)
-    const hasher = createPasswordHasher(config.argon2)
+    const hasher = createPasswordHasher(config.argon2, { maxConcurrent: config.argon2MaxConcurrency })
     switch (command) {
       case 'migrate': {
         const seeded = await seedDatabase(handle.db, { adminEmail: config.adminEmail, adminPassword: config.adminPassword, hashPassword: pw => hasher.hash(pw) })

@@ -13,7 +13,7 @@ declare module 'fastify' {
 
 /** The password hasher (argon2id, configured cost) and first-start seeding. */
 export default fp(async function seedPlugin (app: FastifyInstance) {
-  const passwords = createPasswordHasher(app.config.argon2)
+  const passwords = createPasswordHasher(app.config.argon2, { maxConcurrent: app.config.argon2MaxConcurrency })
   app.decorate('passwords', passwords)
   const result = await seedDatabase(app.db, {
     adminEmail: app.config.adminEmail,

@@ -90,7 +90,37 @@ function parseHash (hash: string): ParsedHash | undefined {
   return { type, version: Number(version), memoryCost: Number(m), timeCost: Number(t), parallelism: Number(p) }
 }
 
-export function createPasswordHasher (params: Argon2Params = OWASP_ARGON2): PasswordHasher {
+/**
+ * At most `max` argon2 jobs at once; the rest wait in line. argon2 runs on libuv's threadpool:
+ * unbounded, a login flood would put four threads of hashing against the event loop and starve
+ * every other route (bench/README.md, scenario G). Bounding it also bounds memory (m KiB a job).
+ */
+function createLimiter (max: number) {
+  let running = 0
+  const waiting: Array<() => void> = []
+  const release = () => {
+    running--
+    const next = waiting.shift()
+    if (next !== undefined) {
+      running++
+      next()
+    }
+  }
+  return async function limit<T> (job: () => Promise<T>): Promise<T> {
+    if (running < max) {
+      running++
+    } else {
+      await new Promise<void>(resolve => waiting.push(resolve))
+    }
+    try {
+      return await job()
+    } finally {
+      release()
+    }
+  }
+}
+
+export function createPasswordHasher (params: Argon2Params = OWASP_ARGON2, opts: { maxConcurrent?: number } = {}): PasswordHasher {
   validateArgon2Params(params)
   const options: HashOptions = {
     type: argon2.argon2id,
@@ -98,13 +128,14 @@ export function createPasswordHasher (params: Argon2Params = OWASP_ARGON2): Pass
     timeCost: params.timeCost,
     parallelism: params.parallelism
   }
+  const limit = createLimiter(opts.maxConcurrent ?? 1)
 
-  const hash = (password: string): Promise<string> => argon2.hash(password, options)
+  const hash = (password: string): Promise<string> => limit(() => argon2.hash(password, options))
 
   const verify = async (stored: string, password: string): Promise<boolean> => {
     if (typeof password !== 'string' || parseHash(stored) === undefined) return false
     try {
-      return await argon2.verify(stored, password)
+      return await limit(() => argon2.verify(stored, password))
     } catch {
       return false
     }
@@ -133,7 +164,8 @@ export function createPasswordHasher (params: Argon2Params = OWASP_ARGON2): Pass
 
   const verifyDummy = async (password: string): Promise<false> => {
     try {
-      await argon2.verify(await dummyHash(), typeof password === 'string' ? password : '')
+      const stored = await dummyHash()
+      await limit(() => argon2.verify(stored, typeof password === 'string' ? password : ''))
     } catch {
       // the outcome is always "no match"
     }

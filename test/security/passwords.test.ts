@@ -124,3 +124,15 @@ t.test('policy: username and email', async (t) => {
   t.equal(checkPasswordPolicy('grace.hopper', {}).ok, true)
   t.equal(checkPasswordPolicy('grace.hopper', { email: '', username: '' }).ok, true)
 })
+
+t.test('concurrency cap: queued jobs all complete, in any mix of hash and verify', async t => {
+  const hasher = createPasswordHasher(OWASP_ARGON2, { maxConcurrent: 1 })
+  const hashes = await Promise.all(['one-password', 'two-password', 'three-password'].map(p => hasher.hash(p)))
+  const results = await Promise.all([
+    hasher.verify(hashes[0], 'one-password'),
+    hasher.verify(hashes[1], 'wrong-password'),
+    hasher.verifyDummy('anything'),
+    hasher.verify(hashes[2], 'three-password')
+  ])
+  t.same(results, [true, false, false, true])
+})
