@@ -10,7 +10,7 @@
  *   --scale-users N   users for I (default 1000000); --trials N for J (default 200)
  *   --tsx             run the server from source through tsx (default: compiled with tsc first)
  *   --no-build        reuse the last compilation (node_modules/.cache/warden-bench)
- *   --nice-threadpool N   G4 experiment: the login flood again with the server's threadpool at nice N (0: skip)
+ *   --nice-threadpool N   G4 experiment: the login flood again with the server's threadpool at nice N instead of THREADPOOL_NICE (default 0: skip)
  *   --server FILE     a compiled bench server to run instead (another build, to compare versions)
  *   --server-env K=V,K=V   extra environment for the bench servers (e.g. UV_THREADPOOL_SIZE=1)
  *   --no-pin          do not pin the server to CPU 0 and the load generator to CPU 1
@@ -53,7 +53,7 @@ const { values } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'server-env': { type: 'string', default: '' },
     server: { type: 'string' },
-    'nice-threadpool': { type: 'string', default: '10' },
+    'nice-threadpool': { type: 'string', default: '0' },
     profile: { type: 'string' }
   }
 })

@@ -4,16 +4,14 @@
  * authorization alone. Started by bench/run.ts as a child process (Node IPC), configured by the
  * same environment variables as src/server.ts. A harness, not production code.
  */
-import { pbkdf2 } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import os from 'node:os'
 import { Session } from 'node:inspector/promises'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openCountingDatabase } from './lib/counting-db.js'
 import type { Commands, Ready, Reply, Request, ServerStats } from './lib/protocol.js'
 import { addBenchRoutes, benchSeeder } from './lib/seed.js'
+import { lowerThreadpoolPriority } from '../src/lib/threadpool-priority.js'
 
 const config = loadConfig(process.env)
 const database = await openCountingDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
@@ -21,22 +19,11 @@ const app = await buildApp(config, { database })
 
 addBenchRoutes(app)
 
-// Experiment (G4): BENCH_NICE_THREADPOOL=19 lowers the priority of the libuv threadpool's
-// threads (where argon2 runs), so that request handling on the main thread wins the CPU against
-// password hashing. Linux only (nice values are per thread there). The pool's threads are the
-// ones that burn CPU while it runs a batch of pbkdf2 jobs.
-if (process.env.BENCH_NICE_THREADPOOL) {
-  const size = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
-  const cpuTicks = () => new Map(readdirSync('/proc/self/task').map(tid => {
-    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return [tid, Number(fields[11]) + Number(fields[12])] as const
-  }))
-  const before = cpuTicks()
-  await Promise.all(Array.from({ length: size * 2 }, () => new Promise(resolve => pbkdf2('bench', 'salt', 300_000, 32, 'sha256', resolve))))
-  const busiest = [...cpuTicks()].map(([tid, t]) => [tid, t - (before.get(tid) ?? 0)] as const).sort((a, b) => b[1] - a[1]).slice(0, size)
-  for (const [tid] of busiest) os.setPriority(Number(tid), Number(process.env.BENCH_NICE_THREADPOOL))
-  process.stderr.write(`bench server: reniced threads ${busiest.map(([tid, t]) => `${tid} (${t} ticks)`).join(', ')} to ${process.env.BENCH_NICE_THREADPOOL}\n`)
-}
+// As src/server.ts does: the threadpool (argon2) runs below request handling. G4 sets
+// BENCH_NICE_THREADPOOL to try other values; THREADPOOL_NICE=0 turns it off.
+const nice = process.env.BENCH_NICE_THREADPOOL !== undefined ? Number(process.env.BENCH_NICE_THREADPOOL) : config.threadpoolNice
+const reniced = await lowerThreadpoolPriority(nice)
+if (reniced.length > 0) process.stderr.write(`bench server: threadpool threads ${reniced.join(', ')} at nice ${nice}\n`)
 
 const seeder = benchSeeder(app)
 

@@ -28,6 +28,7 @@ export const EnvSchema = Type.Object({
   ARGON2_TIME_COST: Type.Integer({ minimum: 2, maximum: 100, default: 2 }),
   ARGON2_PARALLELISM: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
   ARGON2_MAX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  THREADPOOL_NICE: Type.Integer({ minimum: 0, maximum: 19, default: 10 }),
   ALLOWED_ORIGINS: Type.String({ default: '' }),
   TRUST_PROXY: Type.String({ default: 'false', pattern: '^(true|false)$' }),
   LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
@@ -56,6 +57,8 @@ export interface Config {
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
   /** argon2 jobs allowed at once (the rest queue): keeps a login flood from starving other routes */
   argon2MaxConcurrency: number
+  /** Linux: nice value for libuv's threadpool threads (0 leaves them alone) */
+  threadpoolNice: number
   allowedOrigins: string[]
   trustProxy: boolean
   loginThrottle: { maxFailuresPerAccountAndIp: number, maxFailuresPerIp: number, blockSeconds: number }
@@ -107,6 +110,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
     logLevel: env.LOG_LEVEL,
     argon2: { memoryCost: env.ARGON2_MEMORY_COST, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     argon2MaxConcurrency: env.ARGON2_MAX_CONCURRENCY,
+    threadpoolNice: env.THREADPOOL_NICE,
     allowedOrigins: env.ALLOWED_ORIGINS.split(',').map(s => s.trim()).filter(Boolean),
     trustProxy: env.TRUST_PROXY === 'true',
     loginThrottle: {

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { lowerThreadpoolPriority } from './lib/threadpool-priority.js'
 
 let config
 try {
@@ -14,6 +15,8 @@ try {
 }
 
 const app = await buildApp(config)
+const reniced = await lowerThreadpoolPriority(config.threadpoolNice)
+if (reniced.length > 0) app.log.info({ threads: reniced.length, nice: config.threadpoolNice }, 'threadpool threads run at a lower priority than request handling')
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error')
