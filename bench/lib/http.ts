@@ -41,8 +41,10 @@ export async function expect (status: number, base: string, method: string, path
   return res
 }
 
-export async function passwordLogin (base: string, username: string, password: string): Promise<{ access_token: string, refresh_token: string }> {
-  const res = await expect(200, base, 'POST', '/v1/auth/token', { form: { grant_type: 'password', username, password } })
+export async function passwordLogin (base: string, username: string, password: string, scope?: string): Promise<{ access_token: string, refresh_token: string }> {
+  const form: Record<string, string> = { grant_type: 'password', username, password }
+  if (scope !== undefined) form.scope = scope
+  const res = await expect(200, base, 'POST', '/v1/auth/token', { form })
   return res.json()
 }
 

@@ -114,9 +114,15 @@ export async function runScaleScenario (opts: ScaleOptions): Promise<ScenarioRes
       const warm = await server.stats()
       log(`  role graph load + compile ${graph.ms.toFixed(0)} ms (${graph.heapMb.toFixed(1)} MB heap); RSS with 1,000 users warm ${(warm.rss / 2 ** 20).toFixed(0)} MB`)
 
+      // Diagnostic: the same user with a token asking only for what the route needs. A token
+      // without `scope` carries every effective permission (the contract), which at this size
+      // makes the Authorization header several times larger than at the small size.
+      const scoped = await passwordLogin(server.url, users[0].username, BENCH_PASSWORD, 'posts:read')
+      log(`  token sizes: without scope ${login.access_token.length} bytes, with scope=posts:read ${scoped.access_token.length} bytes`)
       const loads: Array<{ id: string, load: Load }> = [
         { id: 'A', load: { path: '/bench/bare' } },
         { id: 'C', load: { path: '/bench/perm', headers: { authorization: `Bearer ${login.access_token}` } } },
+        { id: 'Cs', load: { path: '/bench/perm', headers: { authorization: `Bearer ${scoped.access_token}` } } },
         { id: 'D', load: { path: '/bench/perm', setupClient: rotating(tokens.map(t => ({ method: 'GET', path: '/bench/perm', headers: { authorization: `Bearer ${t.accessToken}` } })), timing.connections) } }
       ]
       for (const l of loads) if (timing.warmup > 0) await measure(server, l.load, { ...timing, duration: timing.warmup, warmup: 0, profileDir: null })
@@ -147,13 +153,13 @@ export async function runScaleScenario (opts: ScaleOptions): Promise<ScenarioRes
         met: server.spawnToReadyMs < 5000 && after.rss < 300 * 2 ** 20,
         notes: Object.entries(steps).filter(([k]) => k !== 'total').map(([k, v]) => `seed ${k}: ${v.toFixed(1)} s`)
       }]
-      for (const id of ['A', 'C', 'D']) {
+      for (const id of ['A', 'C', 'D', 'Cs']) {
         const load = combine(measured.get(id)!)
         const ratioToA = load.rps / a.rps
-        const small = id === 'A' ? undefined : opts.small[id as 'C' | 'D']
+        const small = id === 'A' ? undefined : opts.small[(id === 'Cs' ? 'C' : id) as 'C' | 'D']
         out.push({
           id: `I-${id}`,
-          title: `${id} at scale`,
+          title: id === 'Cs' ? 'C at scale, token with scope=posts:read (diagnostic)' : `${id} at scale`,
           load,
           ratioToA,
           cpuRatioToA: a.cpuMicrosPerRequest / load.cpuMicrosPerRequest,
