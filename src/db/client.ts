@@ -35,16 +35,28 @@ export interface OpenOptions {
   dataDir: string
   /** postgres.js pool size */
   poolSize?: number
+  /**
+   * Called once per statement sent (postgres.js) or per PGlite round trip (a transaction counts
+   * once): lets the benchmark prove the hot path runs no SQL.
+   */
+  onQuery?: () => void
 }
 
 /** Opens PostgreSQL (postgres.js) when a URL is given, else embedded PGlite in dataDir. */
 export async function openDatabase (opts: OpenOptions): Promise<DatabaseHandle> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts.dataDir)
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onQuery) : openPglite(opts.dataDir, opts.onQuery)
 }
 
-async function openPglite (dataDir: string): Promise<DatabaseHandle> {
+async function openPglite (dataDir: string, onQuery?: () => void): Promise<DatabaseHandle> {
   if (!dataDir.includes('://')) await mkdir(dataDir, { recursive: true })
   const client = await PGlite.create(dataDir)
+  if (onQuery) {
+    // drizzle's PGlite session goes through query(), exec() and transaction()
+    for (const method of ['query', 'exec', 'transaction'] as const) {
+      const original = (client[method] as (...args: unknown[]) => Promise<unknown>).bind(client)
+      Object.defineProperty(client, method, { value: (...args: unknown[]) => { onQuery(); return original(...args) } })
+    }
+  }
   const db = drizzlePglite(client, { schema, casing: 'snake_case' }) as unknown as Db
   return {
     db,
@@ -58,10 +70,11 @@ async function openPglite (dataDir: string): Promise<DatabaseHandle> {
   }
 }
 
-async function openPostgres (url: string, poolSize: number): Promise<DatabaseHandle> {
+async function openPostgres (url: string, poolSize: number, onQuery?: () => void): Promise<DatabaseHandle> {
   const client = postgres(url, {
     max: poolSize,
     onnotice: () => {},
+    ...(onQuery ? { debug: () => onQuery() } : {}),
     connection: { application_name: 'warden' }
   })
   const db = drizzlePostgres(client, { schema, casing: 'snake_case' }) as unknown as Db
