@@ -3,7 +3,8 @@
  *
  *   --only A,B,C      scenarios to run (default: all, A-K); A always runs with any of B-G
  *   --duration 10     measured seconds per HTTP scenario; --warmup 3 seconds before each
- *   --rounds 3        A-D are measured interleaved (A B C D A B C D ...) in this many rounds
+ *   --rounds 10       A-D (and I's loads) are measured interleaved with A in this many rounds
+ *                     (A B A C A D A, the order turning each round; see measureInterleaved)
  *   --connections 10  autocannon connections; --login-connections 8 for the login flood (G)
  *   --db postgres,pglite   backends for A-G (I and J need PostgreSQL)
  *   --pg URL          PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -14,7 +15,8 @@
  *   --server FILE     a compiled bench server to run instead (another build, to compare versions)
  *   --server-env K=V,K=V   extra environment for the bench servers (e.g. UV_THREADPOOL_SIZE=1)
  *   --no-pin          do not pin the server to CPU 0 and the load generator to CPU 1
- *   --profile DIR     profile each measured window of A-G (V8 sampling profiler in the server)
+ *   --profile DIR     profile each measured window of A-G, and one extra window of each I load
+ *                     (V8 sampling profiler in the server)
  *                     into DIR/<backend>-<scenario>.cpuprofile; see bench/profile-summary.ts
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -47,7 +49,7 @@ const { values } = parseArgs({
     pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     'scale-users': { type: 'string', default: '1000000' },
     trials: { type: 'string', default: '200' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '10' },
     'no-pin': { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
@@ -131,7 +133,7 @@ if (only('I')) {
   log('\n== I: scale (PostgreSQL)')
   const small = Object.fromEntries((results.postgres ?? []).filter(r => r.id === 'C' || r.id === 'D').map(r => [r.id, r.ratioToA]))
   results.scale = await runScaleScenario({
-    serverUrl: values.pg, users: Number(values['scale-users']), timing: { ...timing, rounds: Number(values.rounds) }, server: serverOptions, small, log
+    serverUrl: values.pg, users: Number(values['scale-users']), timing: { ...timing, rounds: Number(values.rounds), profileDir }, server: serverOptions, small, log
   })
 }
 if (only('J')) {

@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import { startServer } from '../bench/lib/server-process.js'
 import { request } from '../bench/lib/http.js'
+import { median, turnedOrder } from '../bench/lib/load.js'
 import { serverEnv } from '../bench/lib/fixture.js'
 import { runEngine } from '../bench/scenarios/engine.js'
 
@@ -30,4 +31,14 @@ test('the engine, node-casbin and a bare Map agree on the H policy', async t => 
   t.equal(result.policy.permissions, 200)
   t.ok(result.allowedShare > 0 && result.allowedShare < 1, 'the queries mix allowed and denied')
   t.ok(result.rates['node-casbin enforceSync, random pairs'] > 0)
+})
+
+test('interleaved rounds: every load takes every place in turn; ratios are medians', t => {
+  const ids = ['B', 'C', 'D']
+  t.same([1, 2, 3, 4].map(r => turnedOrder(ids, r)), [['B', 'C', 'D'], ['C', 'D', 'B'], ['D', 'B', 'C'], ['B', 'C', 'D']])
+  t.same(turnedOrder([], 3), [])
+  t.equal(median([0.9, 0.5, 0.8]), 0.8)
+  t.equal(median([4, 1, 3, 2]), 2.5)
+  t.ok(Number.isNaN(median([])))
+  t.end()
 })

@@ -140,7 +140,9 @@ export function rotating (requests: AutocannonRequest[], connections: number): (
   }
 }
 
-const median = (xs: number[]) => {
+/** The median of some numbers (NaN for none). */
+export const median = (xs: readonly number[]): number => {
+  if (xs.length === 0) return Number.NaN
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
@@ -169,4 +171,57 @@ export function combine (rounds: LoadResult[]): LoadResult {
     runnerCpu: weighted(r => r.runnerCpu),
     queriesPerRequest: total === 0 ? 0 : rounds.reduce((n, r) => n + r.queriesPerRequest * r.total, 0) / total
   }
+}
+
+/** What `measureInterleaved` gives: every window, and each load's ratios to the A windows around it. */
+export interface Interleaved {
+  /** per load id, its windows in order (the base's included) */
+  windows: Map<string, LoadResult[]>
+  /** per non-base load id, one throughput ratio per round: its window over the mean of the two base windows around it */
+  ratios: Map<string, number[]>
+  /** the same for server CPU per request (base over load) */
+  cpuRatios: Map<string, number[]>
+}
+
+/** Round `round` (from 1) of an interleaved measurement: the loads in order, turned by one per round. */
+export function turnedOrder<T> (loads: readonly T[], round: number): T[] {
+  const turn = (round - 1) % Math.max(1, loads.length)
+  return [...loads.slice(turn), ...loads.slice(0, turn)]
+}
+
+/**
+ * Measures loads against a base (scenario A) on a machine whose speed drifts from second to
+ * second (a shared VM: the bare route alone swings between 33,000 and 72,000 req/s in one-second
+ * windows here). Each round runs A X1 A X2 A ... Xn A, every X between two A windows; the order
+ * of the Xs turns by one each round. A load's ratio is taken per round against the mean of its two
+ * neighbouring A windows, and the figure to report is the median of those per-round ratios.
+ */
+export async function measureInterleaved (
+  server: ServerHandle,
+  base: { id: string, load: Load },
+  others: Array<{ id: string, load: Load }>,
+  timing: Timing & { rounds: number },
+  label: (id: string, round: number) => string | undefined = () => undefined
+): Promise<Interleaved> {
+  const windows = new Map<string, LoadResult[]>([[base.id, []], ...others.map(o => [o.id, []] as [string, LoadResult[]])])
+  const ratios = new Map<string, number[]>(others.map(o => [o.id, []]))
+  const cpuRatios = new Map<string, number[]>(others.map(o => [o.id, []]))
+  const window = { ...timing, warmup: 0 }
+  for (let round = 1; round <= timing.rounds; round++) {
+    const order = turnedOrder(others, round)
+    let before = await measure(server, base.load, window, label(base.id, round))
+    windows.get(base.id)!.push(before)
+    for (const o of order) {
+      const result = await measure(server, o.load, window, label(o.id, round))
+      const after = await measure(server, base.load, window, label(base.id, round))
+      windows.get(o.id)!.push(result)
+      windows.get(base.id)!.push(after)
+      const baseRps = (before.rps + after.rps) / 2
+      const baseCpu = (before.cpuMicrosPerRequest + after.cpuMicrosPerRequest) / 2
+      ratios.get(o.id)!.push(result.rps / baseRps)
+      if (result.cpuMicrosPerRequest > 0) cpuRatios.get(o.id)!.push(baseCpu / result.cpuMicrosPerRequest)
+      before = after
+    }
+  }
+  return { windows, ratios, cpuRatios }
 }

@@ -5,7 +5,7 @@ import type { AutocannonRequest } from 'autocannon'
 import { BENCH_PASSWORD } from '../lib/protocol.js'
 import { sanityChecks, setUp, type Fixture } from '../lib/fixture.js'
 import { request } from '../lib/http.js'
-import { combine, measure, measureTogether, rotating, type Load, type LoadResult, type Timing } from '../lib/load.js'
+import { combine, measure, measureInterleaved, measureTogether, median, rotating, type Load, type LoadResult, type Timing } from '../lib/load.js'
 import type { ScenarioResult } from '../lib/report.js'
 import type { ServerHandle } from '../lib/server-process.js'
 
@@ -25,14 +25,19 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const JSON_HEADERS = { 'content-type': 'application/json' }
 const FORM_HEADERS = { 'content-type': 'application/x-www-form-urlencoded' }
 
-function ratio (id: string, title: string, load: LoadResult, a: LoadResult | undefined, min?: number): ScenarioResult {
-  const ratioToA = a === undefined ? undefined : load.rps / a.rps
+/**
+ * A scenario's figures with its ratios to A: the median of its per-round ratios when it was
+ * measured interleaved with A (`perRound`), else its whole window over A's.
+ */
+function ratio (id: string, title: string, load: LoadResult, a: LoadResult | undefined, min?: number, perRound?: { rps: number[], cpu: number[] }): ScenarioResult {
+  const ratioToA = a === undefined ? undefined : perRound !== undefined ? median(perRound.rps) : load.rps / a.rps
   return {
     id,
     title,
     load,
     ratioToA,
-    cpuRatioToA: a === undefined ? undefined : a.cpuMicrosPerRequest / load.cpuMicrosPerRequest,
+    cpuRatioToA: a === undefined ? undefined : perRound !== undefined ? median(perRound.cpu) : a.cpuMicrosPerRequest / load.cpuMicrosPerRequest,
+    ...(perRound === undefined ? {} : { roundRatios: perRound.rps.map(r => Number(r.toFixed(3))) }),
     target: min === undefined ? undefined : `>= ${min} A`,
     met: min === undefined || ratioToA === undefined ? undefined : ratioToA >= min && load.errors + load.non2xx + load.timeouts === 0
   }
@@ -98,15 +103,16 @@ export async function runApiScenarios (server: ServerHandle, opts: ApiOptions): 
     { id: 'D', title: 'permission, 1,000 users\' tokens in rotation', load: { path: '/bench/perm', setupClient: rotating(rotation, timing.connections) }, min: 0.75 }
   ].filter(s => s.id === 'A' || only(s.id) || (s.id === 'C' && only('G')))
   const rounds = Math.max(1, opts.rounds)
-  const perRound = { ...timing, warmup: 0, duration: Math.max(1, Math.round(timing.duration / rounds)) }
+  const perRound = { ...timing, rounds, duration: Math.max(1, Math.round(timing.duration / rounds)) }
   for (const s of core) if (timing.warmup > 0) await measure(server, s.load, { ...timing, duration: timing.warmup, warmup: 0, profileDir: null })
-  const measured = new Map<string, LoadResult[]>(core.map(s => [s.id, []]))
-  for (let round = 1; round <= rounds; round++) {
-    for (const s of core) measured.get(s.id)!.push(await measure(server, s.load, perRound, `${opts.label}-${s.id}-r${round}`))
+  const [base, ...others] = core
+  const measured = await measureInterleaved(server, base, others, perRound, (id, round) => `${opts.label}-${id}-r${round}`)
+  const a = combine(measured.windows.get('A')!)
+  const c = measured.windows.has('C') ? combine(measured.windows.get('C')!) : undefined
+  for (const s of core) {
+    report(ratio(s.id, s.title, combine(measured.windows.get(s.id)!), a, s.min,
+      s.id === 'A' ? undefined : { rps: measured.ratios.get(s.id)!, cpu: measured.cpuRatios.get(s.id)! }))
   }
-  const a = combine(measured.get('A')!)
-  const c = measured.has('C') ? combine(measured.get('C')!) : undefined
-  for (const s of core) report(ratio(s.id, s.title, combine(measured.get(s.id)!), a, s.min))
   if (a.serverCpu < 0.85) {
     results[0].notes = [`the server used ${a.serverCpu.toFixed(2)} of a core during A: the machine (or the load generator) limited it, so req/s ratios are blurred; the CPU ratio (server CPU per request) is the better guide`]
     log(`  note: ${results[0].notes[0]}`)

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
-import { roleInheritance, rolePermissions, roles } from '../../src/db/schema/index.js'
+import { permissions, roleInheritance, rolePermissions, roles } from '../../src/db/schema/index.js'
 import { addBenchRoutes, benchSeeder } from '../lib/seed.js'
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
@@ -45,6 +45,22 @@ export async function runHotPath (seconds: number): Promise<HotPathResult> {
   const tokens = await seeder.mintTokens({ userIds: users.map(u => u.id), tenant: null })
   const headers = tokens.map(t => Buffer.from('Bearer ' + t.accessToken, 'latin1'))
 
+  // I-D's shape: 100 roles `wide-i`, each granting 60 permissions of its own and inheriting
+  // bench-r1; 1,000 users, user n holding wide-(n % 100): tokens of 61 permissions (~1.6 KB),
+  // 100 different effective sets
+  const wideUsers = []
+  for (let i = 0; i < 100; i++) {
+    const names = Array.from({ length: 60 }, (_, j) => `wide${i * 15 + (j >> 2)}:${['read', 'write', 'delete', 'admin'][j & 3]}`)
+    await app.db.insert(permissions).values(names.map(name => ({ name })))
+    const [role] = await app.db.insert(roles).values({ name: `wide-${i}` }).returning({ id: roles.id })
+    await app.db.insert(rolePermissions).values(names.map(permission => ({ roleId: role.id, permission })))
+    await app.db.insert(roleInheritance).values({ roleId: role.id, parentId: ids[2] })
+  }
+  await app.publishChanges('graph')
+  for (let i = 0; i < 100; i++) wideUsers.push(...await seeder.seedUsers({ count: 10, prefix: `wide${i}-`, role: `wide-${i}`, tenant: null }))
+  const wideTokens = await seeder.mintTokens({ userIds: wideUsers.map(u => u.id), tenant: null })
+  const wideHeaders = wideTokens.map(t => Buffer.from('Bearer ' + t.accessToken, 'latin1'))
+
   const authn = routes.get('/bench/authn')!
   const perm = routes.get('/bench/perm')!
   const chains: Record<string, Hook[]> = {
@@ -60,7 +76,7 @@ export async function runHotPath (seconds: number): Promise<HotPathResult> {
   const newRequest = () => ({ headers: { authorization: '' }, principal: null, ip: '127.0.0.1', method: 'GET', routeOptions: { url: '/bench/perm' } }) as unknown as FastifyRequest & { headers: { authorization: string } }
 
   // first use of each token loads its session and user (asynchronously): let that happen first
-  for (const header of headers) {
+  for (const header of [...headers, ...wideHeaders]) {
     const request = newRequest()
     request.headers.authorization = header.toString('latin1')
     for (const hook of chains.C) {
@@ -68,11 +84,11 @@ export async function runHotPath (seconds: number): Promise<HotPathResult> {
     }
   }
 
-  function time (chain: Hook[], rotation: number): number {
+  function time (chain: Hook[], rotation: number, from = headers): number {
     const request = newRequest()
     const run = (n: number) => {
       for (let i = 0; i < n; i++) {
-        request.headers.authorization = headers[i % rotation].toString('latin1')
+        request.headers.authorization = from[i % rotation].toString('latin1')
         request.principal = null
         const before = calls
         for (const hook of chain) hook(request, reply, done)
@@ -94,7 +110,9 @@ export async function runHotPath (seconds: number): Promise<HotPathResult> {
     baseline: time(chains.baseline, 1000),
     'B (one token)': time(chains.B, 1),
     'C (one token)': time(chains.C, 1),
-    'D (1,000 tokens)': time(chains.C, 1000)
+    'D (1,000 tokens)': time(chains.C, 1000),
+    'C, a token of 61 permissions': time(chains.C, 1, wideHeaders),
+    'D, 1,000 tokens of 61 permissions': time(chains.C, 1000, wideHeaders)
   }
   if (failures > 0) throw new Error(`${failures} hook calls failed`)
   await app.close()
