@@ -66,8 +66,28 @@ t.test('changes on instance A are enforced on instance B', async t => {
     const login = await a.inject({ method: 'POST', url: '/v1/auth/token', payload: { grant_type: 'password', username: u.username, password: u.password } })
     const token = login.json().access_token
     t.equal(await eventually(b, token, '/metrics', 200), 200)
+    t.equal((await b.inject({ method: 'GET', url: '/metrics', headers: bearer(token) })).statusCode, 200, 'B allows again (now from the allow it remembered)')
     await a.db.delete(rolePermissions).where(eq(rolePermissions.roleId, role.id))
     await a.publishChanges('graph')
     t.equal(await eventually(b, token, '/metrics', 403), 403, 'B refuses once the grant is gone')
   })
+})
+
+t.test('a remembered allow ends with the assignment behind it, with no change published', async t => {
+  const app = await build(t)
+  const u = await newUser(app)
+  const [role] = await app.db.insert(roles).values({ name: 'brief-scraper' }).returning()
+  await app.db.insert(rolePermissions).values({ roleId: role.id, permission: 'metrics:read' })
+  const expiresAt = new Date(Date.now() + 4000)
+  await app.db.insert(roleAssignments).values({ userId: u.id, roleId: role.id, tenantId: null, expiresAt })
+  await app.publishChanges('graph', 'user:' + u.id)
+  const login = await app.inject({ method: 'POST', url: '/v1/auth/token', payload: { grant_type: 'password', username: u.username, password: u.password, scope: 'metrics:read' } })
+  t.equal(login.statusCode, 200)
+  const token = login.json().access_token
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject({ method: 'GET', url: '/metrics', headers: bearer(token) })
+    if (Date.now() < expiresAt.getTime()) t.equal(res.statusCode, 200, `allowed before the expiry (${i + 1})`)
+  }
+  await new Promise(resolve => setTimeout(resolve, Math.max(0, expiresAt.getTime() - Date.now()) + 20))
+  t.equal((await app.inject({ method: 'GET', url: '/metrics', headers: bearer(token) })).statusCode, 403, 'refused once the assignment has expired')
 })

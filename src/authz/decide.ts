@@ -148,6 +148,16 @@ export function checkRequirement (
   return refs.length === 1 && decision !== undefined ? decision : ALLOWED
 }
 
+/**
+ * True if unconditional grants alone allow the requirement under these scopes (what
+ * checkRequirement's fast path allows). Such an answer depends on nothing in the request, so it
+ * holds as long as the effective set and the scopes do: a caller may remember it with them.
+ */
+export function allowsUnconditionally (effective: EffectiveSet, scopes: ScopeSet | null, requirement: Requirement): boolean {
+  const covered = (ref: PermissionRef) => effective.grantOf(ref) !== undefined && (scopes === null || scopes.coversRef(ref))
+  return requirement.anyOf ? requirement.refs.some(covered) : requirement.refs.every(covered)
+}
+
 function quote (value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}...` : value) : typeof value
 }

@@ -49,6 +49,7 @@ export {
 } from './graph.js'
 export { ScopeSet, intersectScopes } from './scopes.js'
 export {
+  allowsUnconditionally,
   checkRequirement,
   compileRequirement,
   decide,

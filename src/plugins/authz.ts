@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import {
-  checkRequirement, compileRequirement, decide, ScopeSet,
+  allowsUnconditionally, checkRequirement, compileRequirement, decide, ScopeSet,
   type EffectiveSet, type Requirement, type ResourceContext
 } from '../authz/index.js'
 import { Forbidden, InsufficientScope, InvalidToken, NotFound } from '../errors.js'
@@ -9,6 +9,9 @@ import { DEFAULT_PERMISSIONS } from '../db/seed.js'
 import type { Principal } from './tokens.js'
 
 export type PermissionDeclaration = string[] | { anyOf: string[] }
+
+/** routes remembered as allowed per principal view (a principal uses a handful) */
+const MAX_REMEMBERED_ROUTES = 32
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -48,7 +51,18 @@ interface CompiledRoute { requirement: Requirement, names: string[] }
 export default fp(async function authzPlugin (app: FastifyInstance) {
   const known = new Set(Object.keys(DEFAULT_PERMISSIONS))
 
-  const scopesOf = (principal: Principal): ScopeSet => ScopeSet.parse(principal.scope)
+  // kept with the principal (which the verified-token cache shares between requests), so that a
+  // request does not look its scope string up by content: with many users' tokens in rotation
+  // that compared a cold kilobyte-long string per request
+  const scopeSets = new WeakMap<Principal, ScopeSet>()
+  function scopesOf (principal: Principal): ScopeSet {
+    let set = scopeSets.get(principal)
+    if (set === undefined) {
+      set = ScopeSet.parse(principal.scope)
+      scopeSets.set(principal, set)
+    }
+    return set
+  }
 
   function effectiveOf (principal: Principal): EffectiveSet | Promise<EffectiveSet> {
     // kept with the principal's view (see authn) until anything changes or expires
@@ -102,9 +116,19 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
 
   function finish (request: FastifyRequest, reply: FastifyReply, compiled: CompiledRoute, set: EffectiveSet, done: HookHandlerDoneFunction) {
     const principal = request.principal!
-    const decision = checkRequirement(set, scopesOf(principal), compiled.requirement, { subjectId: principal.sub, request: { ip: request.ip } })
+    const scopes = scopesOf(principal)
+    const decision = checkRequirement(set, scopes, compiled.requirement, { subjectId: principal.sub, request: { ip: request.ip } })
     if (decision.allowed) {
       app.metrics.allowed.inc()
+      // Remember the route with the principal's view when the set decided with is the view's own
+      // and unconditional grants allowed it: the next request then skips the effective set and
+      // the scopes (cold memory when many users' tokens are in rotation). Any change anywhere, or
+      // an expiry, ends the view and with it this memo.
+      const view = app.access.view(principal, Date.now())
+      if (view !== undefined && view.effective === set && view.allowedRoutes.length < MAX_REMEMBERED_ROUTES &&
+        allowsUnconditionally(set, scopes, compiled.requirement)) {
+        view.allowedRoutes.push(compiled)
+      }
       return done()
     }
     app.metrics.denied.inc()
@@ -118,6 +142,11 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
 
   function enforce (compiled: CompiledRoute) {
     return function checkPermissions (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+      const view = app.access.view(request.principal!, Date.now())
+      if (view !== undefined && view.allowedRoutes.includes(compiled)) {
+        app.metrics.allowed.inc()
+        return done()
+      }
       const effective = effectiveOf(request.principal!)
       if (effective instanceof Promise) {
         effective.then(set => finish(request, reply, compiled, set, done), done)

@@ -18,7 +18,13 @@ export interface SessionState { userId: string, revoked: boolean, expiresAt: num
  * live and, once authz has asked, its effective set in the token's tenant. Valid while the epoch
  * has not moved (no change anywhere since) and until `until` (session end, assignment expiry).
  */
-export interface PrincipalView { readonly epoch: number, until: number, effective: EffectiveSet | null }
+export interface PrincipalView {
+  readonly epoch: number
+  until: number
+  effective: EffectiveSet | null
+  /** routes (their compiled requirements) that `effective` and the token's scopes allow unconditionally */
+  readonly allowedRoutes: object[]
+}
 export interface ClientState {
   tenantId: string
   scopes: string[]
@@ -167,7 +173,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
 
   /** Records that the principal was found live from state read at epoch `since` (ignored if anything changed since). */
   function remember (principal: object, since: number, until: number): void {
-    if (since === epoch) views.set(principal, { epoch: since, until, effective: null })
+    if (since === epoch) views.set(principal, { epoch: since, until, effective: null, allowedRoutes: [] })
   }
 
   /** Adds the effective set computed from state read at epoch `since` to the principal's view. */
@@ -175,6 +181,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     const v = views.get(principal)
     if (v === undefined || v.epoch !== since || since !== epoch) return
     v.effective = effective
+    v.allowedRoutes.length = 0
     if (effective.nextExpiry !== null && effective.nextExpiry < v.until) v.until = effective.nextExpiry
   }
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import {
   ALLOWED,
+  allowsUnconditionally,
   checkRequirement,
   compileRequirement,
   compileRoleGraph,
@@ -172,4 +173,30 @@ t.test('client tokens: fromPermissions with scopes', async (t) => {
   const d = checkRequirement(client, ScopeSet.parse('authz:check'), compileRequirement(['authz:check']))
   t.same([d.allowed, d.reason], [true, 'granted by client scope'])
   t.equal(checkRequirement(client, null, compileRequirement(['users:read'])).allowed, false)
+})
+
+t.test('allowsUnconditionally() is true exactly when unconditional grants and the scopes allow the route', async (t) => {
+  const req = (d: string[] | { anyOf: string[] }) => compileRequirement(d)
+  const cases: Array<[string[], string[] | { anyOf: string[] }, ScopeSet | null, boolean]> = [
+    [['chief'], ['posts:read'], null, true],
+    [['chief'], ['posts:read'], new ScopeSet(['posts:read']), true],
+    [['chief'], ['posts:read'], new ScopeSet(['users:read']), false],
+    [['admin'], ['keys:rotate', 'users:read'], new ScopeSet(['*']), true],
+    [['posts-admin'], ['posts:delete'], new ScopeSet(['posts:*']), true],
+    [['posts-admin'], ['posts:delete', 'users:read'], null, false],
+    [['posts-admin'], { anyOf: ['users:read', 'posts:delete'] }, null, true],
+    [['user'], { anyOf: ['users:read', 'keys:rotate'] }, null, false],
+    // a conditional grant (author: posts:update if owner) may allow a request, never for good
+    [['author'], ['posts:update'], null, false],
+    [[], ['posts:read'], null, false]
+  ]
+  for (const [assigned, declaration, scopes, expected] of cases) {
+    const effective = as(...assigned)
+    const requirement = req(declaration)
+    t.equal(allowsUnconditionally(effective, scopes, requirement), expected, `${assigned.join('+') || 'nothing'}: ${JSON.stringify(declaration)}`)
+    // whenever it says yes, the route's own check allows without any context
+    if (expected) t.ok(checkRequirement(effective, scopes, requirement).allowed)
+  }
+  const owner = checkRequirement(as('author'), null, req(['posts:update']), { subjectId: 'u1', resource: { type: 'post', id: 'p1', ownerId: 'u1' } })
+  t.ok(owner.allowed, 'the conditional grant allows the owner here')
 })
