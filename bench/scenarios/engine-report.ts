@@ -5,13 +5,14 @@ import type { EngineResult } from './engine.js'
 export function engineResults (h: EngineResult): ScenarioResult[] {
   const out: ScenarioResult[] = []
   for (const set of ['random pairs', 'allowed pairs']) {
-    const bare = h.rates[`bare Map<user, Set<permission>>, ${set}`]
     const route = h.rates[`Warden checkRequirement (route check), ${set}`]
     const figures: Record<string, number> = {}
     for (const [name, perSecond] of Object.entries(h.rates)) {
       if (name.endsWith(set)) figures[`${name.slice(0, -(set.length + 2))} /s`] = Math.round(perSecond)
     }
-    figures['checkRequirement / bare'] = Number((route / bare).toFixed(3))
+    // the median of interleaved rounds' ratios (see engine.ts), not the ratio of the totals
+    const overBare = h.routeOverBare[set]
+    figures['checkRequirement / bare'] = Number(overBare.toFixed(3))
     const casbin = h.rates[`node-casbin enforceSync, ${set}`]
     if (casbin !== undefined) figures['checkRequirement / casbin'] = Math.round(route / casbin)
     out.push({
@@ -19,7 +20,7 @@ export function engineResults (h: EngineResult): ScenarioResult[] {
       title: `engine in process, ${set}${set === 'random pairs' ? ` (${(h.allowedShare * 100).toFixed(0)}% allowed)` : ''}`,
       figures,
       target: '>= 5,000,000/s and >= 0.5 of the bare Map',
-      met: route >= 5_000_000 && route / bare >= 0.5
+      met: route >= 5_000_000 && overBare >= 0.5
     })
   }
   out[0].notes = [

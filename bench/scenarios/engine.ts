@@ -12,11 +12,13 @@ import {
   checkRequirement, compileRequirement, compileRoleGraph, decide,
   type EffectiveSet, type Requirement, type RoleInput
 } from '../../src/authz/index.js'
-import { deny } from '../../src/authz/decision.js'
+import { median } from '../lib/load.js'
 
 export interface EngineResult {
   /** decisions per second */
   rates: Record<string, number>
+  /** per query set, Warden checkRequirement's rate over the bare Map's: the median of interleaved rounds' ratios */
+  routeOverBare: Record<string, number>
   allowedShare: number
   setupMs: Record<string, number>
   policy: Record<string, number>
@@ -63,9 +65,8 @@ export function makePolicy () {
   return { permissions, roles, users, queries }
 }
 
-/** Runs `batch` (one pass over the queries) until `seconds` have passed; decisions per second. */
-function rate (seconds: number, batch: () => number, expectAllowed: number, name: string): number {
-  for (let i = 0; i < 3; i++) batch()
+/** Runs `batch` (one pass over the queries) until `seconds` have passed: passes and milliseconds. */
+function timed (seconds: number, batch: () => number, expectAllowed: number, name: string): { passes: number, ms: number } {
   let passes = 0
   const t0 = performance.now()
   let elapsed = 0
@@ -75,7 +76,32 @@ function rate (seconds: number, batch: () => number, expectAllowed: number, name
     passes++
     elapsed = performance.now() - t0
   } while (elapsed < seconds * 1000)
-  return passes * QUERIES / (elapsed / 1000)
+  return { passes, ms: elapsed }
+}
+
+const ROUNDS = 10
+
+/**
+ * Decisions per second of each contender, measured interleaved: ROUNDS rounds, each contender
+ * running `seconds / ROUNDS` per round, so that the machine's drift from second to second hits
+ * them alike. Rates are over all rounds; `overFirst` gives each contender's per-round rate over
+ * the first contender's (the bare Map), whose median is the figure to compare.
+ */
+function interleaved (seconds: number, contenders: Array<{ name: string, batch: () => number }>, expectAllowed: number): { rates: Record<string, number>, overFirst: Record<string, number[]> } {
+  for (const c of contenders) for (let i = 0; i < 3; i++) c.batch()
+  const totals = contenders.map(() => ({ passes: 0, ms: 0 }))
+  const overFirst: Record<string, number[]> = Object.fromEntries(contenders.map(c => [c.name, []]))
+  for (let round = 0; round < ROUNDS; round++) {
+    const perRound = contenders.map((c, i) => {
+      const r = timed(seconds / ROUNDS, c.batch, expectAllowed, c.name)
+      totals[i].passes += r.passes
+      totals[i].ms += r.ms
+      return r.passes / r.ms
+    })
+    contenders.forEach((c, i) => overFirst[c.name].push(perRound[i] / perRound[0]))
+  }
+  const rates = Object.fromEntries(contenders.map((c, i) => [c.name, totals[i].passes * QUERIES / (totals[i].ms / 1000)]))
+  return { rates, overFirst }
 }
 
 export async function runEngine (seconds: number): Promise<EngineResult> {
@@ -121,6 +147,7 @@ m = g(r.sub, p.sub) && r.obj == p.obj && r.act == p.act
   setupMs.casbin = performance.now() - t0
 
   const rates: Record<string, number> = {}
+  const routeOverBare: Record<string, number> = {}
   // two query sets: random (user, permission) pairs, mostly denials; and only pairs that are
   // allowed (a healthy API's traffic, where denials are the exception)
   const random = queries
@@ -140,38 +167,35 @@ m = g(r.sub, p.sub) && r.obj == p.obj && r.act == p.act
     }
     const want = bareBatch()
     if (label === 'random pairs') expected = want
-    rates[`bare Map<user, Set<permission>>, ${label}`] = rate(seconds, bareBatch, want, 'bare')
-    rates[`Warden checkRequirement (route check), ${label}`] = rate(seconds, () => {
-      let allowed = 0
-      for (let i = 0; i < QUERIES; i++) if (checkRequirement(sets.get(userIds[i])!, null, reqs[i]).allowed) allowed++
-      return allowed
-    }, want, 'checkRequirement')
-    // What a proposed engine change would buy (not the engine's code): a single-permission
-    // requirement keeps its "missing permission" answer, made once, and a check that finds
-    // neither an unconditional nor a conditional grant returns it instead of building a new one.
-    const denials = requirements.map(r => deny('missing_permission', `missing permission ${r.permissions[0]}`, r.permissions))
-    const reqIndex = set.map(q => q.permission)
-    rates[`proposal: checkRequirement with a shared denial, ${label}`] = rate(seconds, () => {
-      let allowed = 0
-      for (let i = 0; i < QUERIES; i++) {
-        const effective = sets.get(userIds[i])!
-        const ref = reqs[i].refs[0]
-        const decision = effective.grantOf(ref) ??
-          (effective.conditionalDecision(ref) === undefined ? denials[reqIndex[i]] : checkRequirement(effective, null, reqs[i]))
-        if (decision.allowed) allowed++
+    const measured = interleaved(seconds, [
+      { name: `bare Map<user, Set<permission>>, ${label}`, batch: bareBatch },
+      {
+        name: `Warden checkRequirement (route check), ${label}`,
+        batch: () => {
+          let allowed = 0
+          for (let i = 0; i < QUERIES; i++) if (checkRequirement(sets.get(userIds[i])!, null, reqs[i]).allowed) allowed++
+          return allowed
+        }
+      },
+      {
+        name: `Warden EffectiveSet.has, ${label}`,
+        batch: () => {
+          let allowed = 0
+          for (let i = 0; i < QUERIES; i++) if (sets.get(userIds[i])!.has(names[i])) allowed++
+          return allowed
+        }
+      },
+      {
+        name: `Warden decide (check API, with reasons), ${label}`,
+        batch: () => {
+          let allowed = 0
+          for (let i = 0; i < QUERIES; i++) if (decide(sets.get(userIds[i])!, names[i]).allowed) allowed++
+          return allowed
+        }
       }
-      return allowed
-    }, want, 'proposal')
-    rates[`Warden EffectiveSet.has, ${label}`] = rate(seconds, () => {
-      let allowed = 0
-      for (let i = 0; i < QUERIES; i++) if (sets.get(userIds[i])!.has(names[i])) allowed++
-      return allowed
-    }, want, 'has')
-    rates[`Warden decide (check API, with reasons), ${label}`] = rate(seconds, () => {
-      let allowed = 0
-      for (let i = 0; i < QUERIES; i++) if (decide(sets.get(userIds[i])!, names[i]).allowed) allowed++
-      return allowed
-    }, want, 'decide')
+    ], want)
+    Object.assign(rates, measured.rates)
+    routeOverBare[label] = median(measured.overFirst[`Warden checkRequirement (route check), ${label}`])
   }
 
   const userIds = queries.map(q => users[q.user].id)
@@ -196,6 +220,7 @@ m = g(r.sub, p.sub) && r.obj == p.obj && r.act == p.act
 
   return {
     rates,
+    routeOverBare,
     allowedShare: expected / QUERIES,
     setupMs,
     policy: { users: USERS, roles: roles.length, depth: LEVELS, permissions: permissions.length, grants: roles.reduce((n, r) => n + r.grants.length, 0) }

@@ -130,6 +130,17 @@ export function checkRequirement (
   requirement: Requirement,
   ctx?: ConditionContext
 ): Decision {
+  // one permission (most routes): one grant lookup, and a prebuilt answer for every refusal
+  const denials = requirement.denials
+  if (denials !== null) {
+    const ref = requirement.refs[0]
+    const granted = effective.grantOf(ref)
+    if (granted !== undefined) return scopes === null || scopes.coversRef(ref) ? granted : denials.missing_scope
+    const conditional = effective.conditionalDecision(ref, ctx)
+    if (conditional === undefined) return denials.missing_permission
+    if (conditional === null) return denials.condition_not_met
+    return scopes === null || scopes.coversRef(ref) ? conditional : denials.missing_scope
+  }
   const refs = requirement.refs
   if (requirement.anyOf) {
     for (let i = 0; i < refs.length; i++) {
