@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm'
+import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm'
 import { decide, ScopeSet, type ResourceContext } from '../../authz/index.js'
 import { posts } from '../../db/schema/index.js'
 import { NotFound } from '../../errors.js'
@@ -39,9 +39,13 @@ const withNotFound = { ...protectedErrors, 404: ProblemSchema }
  * one who may read it but not change it 403. Posts live in the token's tenant.
  */
 const postsRoutes: FastifyPluginAsyncTypebox = async app => {
+  // built once: Drizzle no longer assembles the same SELECT on every read (bench E)
+  const postById = app.db.select().from(posts)
+    .where(and(eq(posts.id, sql.placeholder('id')), eq(posts.tenantId, sql.placeholder('tenantId'))))
+    .prepare('warden_post_by_id')
+
   async function load (request: FastifyRequest, id: string): Promise<PostRow> {
-    const [row] = await app.db.select().from(posts)
-      .where(and(eq(posts.id, id), eq(posts.tenantId, request.principal!.tid)))
+    const [row] = await postById.execute({ id, tenantId: request.principal!.tid })
     if (row === undefined) throw new NotFound('post not found')
     return row
   }
