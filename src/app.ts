@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import { createServer } from 'node:http'
+import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import cookie from '@fastify/cookie'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -9,7 +10,11 @@ import configPlugin from './plugins/config.js'
 import dbPlugin from './plugins/db.js'
 import seedPlugin from './plugins/seed.js'
 import tokensPlugin from './plugins/tokens.js'
-import errorsPlugin from './plugins/errors.js'
+import errorsPlugin, { clientErrorHandler, errorSerializer, frameworkErrors } from './plugins/errors.js'
+import inputGuard from './plugins/input-guard.js'
+import securityHeaders from './plugins/security-headers.js'
+import redisPlugin from './plugins/redis.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
 import openapiPlugin from './plugins/openapi.js'
 import authnPlugin from './plugins/authn.js'
 import authzPlugin from './plugins/authz.js'
@@ -40,18 +45,21 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** Builds the Warden app: infrastructure plugins, then application plugins, then routes. */
 export async function buildApp (config: Config, opts: BuildOptions = {}) {
+  const logger: FastifyServerOptions['logger'] = opts.logger ?? {
+    level: config.logLevel,
+    ...(opts.logStream ? { stream: opts.logStream } : {}),
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+    // Never log secrets: no headers, no query string (a client may put a token there), and
+    // no failed query's parameters (errorSerializer).
+    serializers: {
+      req: (req: { id: string, method: string, url: string, ip?: string }) => ({
+        id: req.id, method: req.method, path: req.url.split('?')[0], ip: req.ip
+      }),
+      err: errorSerializer
+    }
+  }
   const app = Fastify({
-    logger: opts.logger ?? {
-      level: config.logLevel,
-      ...(opts.logStream ? { stream: opts.logStream } : {}),
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
-      // Never log secrets: no headers, and no query string (a client may put a token there).
-      serializers: {
-        req: (req: { id: string, method: string, url: string, ip?: string }) => ({
-          id: req.id, method: req.method, path: req.url.split('?')[0], ip: req.ip
-        })
-      }
-    },
+    logger,
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
     requestIdHeader: false,
@@ -61,6 +69,16 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: (error, request, reply) => frameworkErrors(error, request.id, reply as unknown as FastifyReply),
+    clientErrorHandler,
+    // A request's headers and body arrive within REQUEST_TIMEOUT_MS or the connection gets a
+    // 408: a client that sends less than its Content-Length cannot hold a connection for long.
+    serverFactory: handler => createServer({
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs)
+    }, handler),
+    requestTimeout: config.requestTimeoutMs,
     return503OnClosing: true
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -79,13 +97,17 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   // infrastructure
   await app.register(configPlugin, { config })
   await app.register(errorsPlugin)
+  await app.register(securityHeaders)
+  await app.register(inputGuard)
   await app.register(dbPlugin, { database: opts.database })
+  await app.register(redisPlugin)
   await app.register(seedPlugin)
   await app.register(tokensPlugin)
   await app.register(formbody, { bodyLimit: 16 * 1024 })
   await app.register(cookie)
   await app.register(openapiPlugin)
   // application
+  await app.register(rateLimitPlugin)
   await app.register(authnPlugin)
   await app.register(authzPlugin)
   await app.register(auditPlugin)

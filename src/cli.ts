@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util'
 import { eq } from 'drizzle-orm'
 import { ConfigError, loadConfig } from './config.js'
 import { openDatabase, runMigrations } from './db/client.js'
+import { DataDirLockedError } from './db/data-dir-lock.js'
+import { describeDatabaseError, isUniqueViolation } from './lib/db-errors.js'
 import { roleAssignments, roles, users } from './db/schema/index.js'
 import { seedDatabase } from './db/seed.js'
 import { checkPasswordPolicy, createPasswordHasher } from './security/passwords.js'
@@ -12,16 +14,22 @@ const USAGE = `Usage: warden <command>
   create-admin --email E --username U [--password P]
                           create a global administrator (password from WARDEN_ADMIN_PASSWORD or --password)
   rotate-keys             make a new signing key the signer; older keys stay published until their tokens expire
-Configuration comes from the environment, as for the server (see README).`
+  --help                  print this and exit
+Configuration comes from the environment, as for the server (see README). With embedded PGlite
+(no DATABASE_URL), stop the server first: one process at a time may open its data directory.`
 
 async function main () {
   const [command, ...rest] = process.argv.slice(2)
-  if (!command || command === '--help' || command === 'help') {
+  if (!command || command === 'help' || [command, ...rest].some(a => a === '--help' || a === '-h')) {
     process.stdout.write(USAGE + '\n')
     return 0
   }
+  if (!['migrate', 'create-admin', 'rotate-keys'].includes(command)) {
+    process.stderr.write(`unknown command ${command}\n${USAGE}\n`)
+    return 2
+  }
   const config = loadConfig(process.env)
-  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.dbTimeoutMs })
   try {
     await runMigrations(handle, config.databaseUrl)
     const hasher = createPasswordHasher(config.argon2, { maxConcurrent: config.argon2MaxConcurrency })
@@ -52,7 +60,14 @@ async function main () {
           if (!admin) throw new Error('role admin does not exist')
           await tx.insert(roleAssignments).values({ userId: user.id, roleId: admin.id, tenantId: null })
           return user.id
+        }).catch(err => {
+          if (isUniqueViolation(err)) return null
+          throw err
         })
+        if (id === null) {
+          process.stderr.write(`a user with the e-mail ${values.email.toLowerCase()} or the username ${values.username} already exists\n`)
+          return 1
+        }
         process.stdout.write(`administrator ${values.email} created (${id})\n`)
         return 0
       }
@@ -70,7 +85,15 @@ async function main () {
   }
 }
 
+/** What a failure may print: never a failed query (its parameters carry hashes and secrets). */
+function explain (err: unknown): string {
+  if (err instanceof ConfigError || err instanceof DataDirLockedError) return err.message
+  const db = describeDatabaseError(err)
+  if (db !== null) return `error: the database refused the operation${typeof db.code === 'string' ? ` (SQLSTATE ${db.code})` : ''}${db.unavailable === true ? ': is it running and reachable?' : ''}`
+  return `error: ${(err as Error).message}`
+}
+
 main().then(code => { process.exitCode = code }, err => {
-  process.stderr.write((err instanceof ConfigError ? err.message : `error: ${(err as Error).message}`) + '\n')
+  process.stderr.write(explain(err) + '\n')
   process.exitCode = 1
 })

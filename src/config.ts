@@ -33,7 +33,13 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Type.String({ default: 'false', pattern: '^(true|false)$' }),
   LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
-  LOGIN_BLOCK_SECONDS: Type.Integer({ minimum: 1, maximum: 900, default: 900 })
+  LOGIN_BLOCK_SECONDS: Type.Integer({ minimum: 1, maximum: 900, default: 900 }),
+  DB_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_KEY_PREFIX: Type.String({ default: 'warden:', minLength: 1, maxLength: 64 }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 1000 }),
+  RATE_LIMIT_WINDOW: Seconds(60),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 500, maximum: 300_000, default: 10_000 })
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -62,6 +68,14 @@ export interface Config {
   allowedOrigins: string[]
   trustProxy: boolean
   loginThrottle: { maxFailuresPerAccountAndIp: number, maxFailuresPerIp: number, blockSeconds: number }
+  /** longest wait for the database (connecting, a statement, a transaction) before a 503 */
+  dbTimeoutMs: number
+  /** shared store for login limits and rate limits; null keeps them per instance */
+  redisUrl: string | null
+  redisKeyPrefix: string
+  rateLimit: { max: number, windowSeconds: number }
+  /** longest time to receive a request's headers and body */
+  requestTimeoutMs: number
 }
 
 export class ConfigError extends Error {
@@ -117,10 +131,15 @@ export function loadConfig (source: Record<string, string | undefined> = process
       maxFailuresPerAccountAndIp: env.LOGIN_MAX_FAILURES,
       maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
       blockSeconds: env.LOGIN_BLOCK_SECONDS
-    }
+    },
+    dbTimeoutMs: env.DB_TIMEOUT_MS,
+    redisUrl: env.REDIS_URL ?? null,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    rateLimit: { max: env.RATE_LIMIT_MAX, windowSeconds: env.RATE_LIMIT_WINDOW },
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS
   }
 }
 
 function secretSafe (name: string, value: unknown): unknown {
-  return /PASSWORD|SECRET|DATABASE_URL/.test(name) ? '[redacted]' : value
+  return /PASSWORD|SECRET|DATABASE_URL|REDIS_URL/.test(name) ? '[redacted]' : value
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildApp } from '../src/app.js'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { ConfigError, EnvSchema, loadConfig } from '../src/config.js'
 import { createTestDatabase, testConfig } from './helper.js'
 
 function configError (env: Record<string, string>): ConfigError {
@@ -180,4 +180,15 @@ t.test('access declarations are checked at boot', async t => {
     const res = await app.inject({ method: 'GET', url: '/declared' })
     t.equal(res.statusCode, 401, 'and its declaration is enforced')
   })
+})
+
+t.test('every variable is documented in the README table and in .env.example', async t => {
+  const { readFile } = await import('node:fs/promises')
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  const example = await readFile(new URL('../.env.example', import.meta.url), 'utf8')
+  const table = readme.slice(readme.indexOf('## Configuration'))
+  for (const name of Object.keys(EnvSchema.properties)) {
+    t.match(table, new RegExp('^\\|[^\\n]*`' + name + '`', 'm'), `${name} in the README's table`)
+    t.match(example, new RegExp('^#? ?' + name + '=', 'm'), `${name} in .env.example`)
+  }
 })

@@ -91,3 +91,22 @@ t.test('a remembered allow ends with the assignment behind it, with no change pu
   await new Promise(resolve => setTimeout(resolve, Math.max(0, expiresAt.getTime() - Date.now()) + 20))
   t.equal((await app.inject({ method: 'GET', url: '/metrics', headers: bearer(token) })).statusCode, 403, 'refused once the assignment has expired')
 })
+
+t.test('while the change listener is down, nothing cached is trusted', async t => {
+  const app = await build(t)
+  const u = await newUser(app)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(u.token) })).statusCode, 200, 'cached')
+  // the listening connection is lost: changes from other instances may go unheard from now on
+  app.access.invalidate('listener:down')
+  t.notOk(app.access.trusted())
+  // a change this instance is not told about (no NOTIFY, as if made elsewhere during the loss)
+  await app.db.update(users).set({ isActive: false }).where(eq(users.id, u.id))
+  t.equal((await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(u.token) })).statusCode, 401, 'read through: refused at once')
+  await app.db.update(users).set({ isActive: true }).where(eq(users.id, u.id))
+  t.equal((await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(u.token) })).statusCode, 200, 'and allowed again at once')
+  t.same(app.access.stats(), { subjects: 0, sessions: 0, clients: 0, revokedTokens: 0 }, 'nothing was cached meanwhile')
+  app.access.invalidate('listener:up')
+  t.ok(app.access.trusted(), 'trusted again once listening')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(u.token) })).statusCode, 200)
+  t.ok(app.access.stats().subjects >= 1, 'and caching again')
+})

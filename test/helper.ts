@@ -17,10 +17,10 @@ interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface TestDatabase { handle: DatabaseHandle, url: string | null }
 
-export async function createTestDatabase (t: Teardown): Promise<TestDatabase> {
+export async function createTestDatabase (t: Teardown, opts: { onQuery?: () => void } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL
   if (!serverUrl) {
-    const handle = await openDatabase({ databaseUrl: null, dataDir: 'memory://' })
+    const handle = await openDatabase({ databaseUrl: null, dataDir: 'memory://', onQuery: opts.onQuery })
     t.teardown(() => handle.close())
     return { handle, url: null }
   }
@@ -29,7 +29,7 @@ export async function createTestDatabase (t: Teardown): Promise<TestDatabase> {
   await admin.unsafe(`create database "${name}"`)
   const url = new URL(serverUrl)
   url.pathname = '/' + name
-  const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: 'memory://', poolSize: 5 })
+  const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: 'memory://', poolSize: 5, onQuery: opts.onQuery })
   t.teardown(async () => {
     await handle.close()
     await admin.unsafe(`drop database if exists "${name}" with (force)`)
@@ -45,6 +45,8 @@ export function testConfig (url: string | null, env: Record<string, string> = {}
     WARDEN_ADMIN_EMAIL: ADMIN_EMAIL,
     WARDEN_ADMIN_PASSWORD: ADMIN_PASSWORD,
     LOG_LEVEL: 'silent',
+    // tests make many requests from one address; the rate limit has a test of its own
+    RATE_LIMIT_MAX: '10000000',
     ...env,
     ...(url ? { DATABASE_URL: url } : {})
   })
@@ -53,7 +55,7 @@ export function testConfig (url: string | null, env: Record<string, string> = {}
 /** Builds an app on a fresh database (or on `db`, to run several instances on one database). */
 export async function build (t: Teardown, env: Record<string, string> = {}, db?: TestDatabase): Promise<App & { testDb: TestDatabase }> {
   const database = db ?? await createTestDatabase(t)
-  const app = await buildApp(testConfig(database.url, env), { database: database.handle, logger: false })
+  const app = await buildApp(testConfig(database.url, env), { database: database.handle, logger: env.LOG_LEVEL ? undefined : false })
   await app.ready()
   t.teardown(() => app.close())
   return Object.assign(app, { testDb: database })

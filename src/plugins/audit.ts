@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { auditEvents } from '../db/schema/index.js'
+import { isDatabaseUnavailable } from '../lib/db-errors.js'
 
 export interface AuditEvent {
   action: string
@@ -58,6 +59,12 @@ export default fp(async function auditPlugin (app: FastifyInstance) {
       try {
         await app.db.insert(auditEvents).values(batch)
       } catch (err) {
+        if (isDatabaseUnavailable(err)) {
+          // kept for the next attempt (the timer's): an outage must not erase the record of what happened
+          queue = batch.concat(queue).slice(0, MAX_QUEUE)
+          app.log.warn({ count: queue.length }, 'audit events wait for the database')
+          return
+        }
         app.log.error({ err, count: batch.length }, 'audit batch write failed')
       }
     }

@@ -11,7 +11,8 @@ declare module 'fastify' {
     access: AccessState
     /**
      * Announces committed changes to every instance (NOTIFY warden_authz) and drops them from
-     * this instance's caches at once. Payloads: 'graph', 'user:<id>', 'session:<id>', 'client:<id>', 'keys'.
+     * this instance's caches at once. Payloads: 'graph', 'user:<id>', 'session:<id>', 'client:<id>',
+     * 'token:<jti>:<exp>', 'keys'.
      */
     publishChanges: (...payloads: string[]) => Promise<void>
   }
@@ -37,6 +38,7 @@ export function bearerToken (request: FastifyRequest): string | null {
  */
 export default fp(async function authnPlugin (app: FastifyInstance) {
   const access = createAccessState(app.db)
+  await access.ensureRevoked()
   app.decorate('access', access)
   app.changes.subscribe(payload => access.invalidate(payload))
   app.decorate('publishChanges', async (...payloads: string[]) => {
@@ -50,6 +52,17 @@ export default fp(async function authnPlugin (app: FastifyInstance) {
     // found live before, and nothing has changed anywhere since: no cache lookups at all
     if (access.view(principal, Date.now()) !== undefined) return done()
     const since = access.epoch()
+    const revoked = access.tokenRevoked(principal.jti)
+    if (revoked instanceof Promise) {
+      revoked.then(r => r ? done(new InvalidToken('token has been revoked')) : checkHolder(principal, since, done), done)
+      return
+    }
+    if (revoked) return done(new InvalidToken('token has been revoked'))
+    checkHolder(principal, since, done)
+  }
+
+  /** The session and user (or the client) behind the token are still live. */
+  function checkHolder (principal: Principal, since: number, done: HookHandlerDoneFunction) {
     if (principal.kind === 'client') {
       const client = access.client(principal.sub)
       const refused = () => new InvalidToken('client no longer exists or its secret was rotated')
@@ -73,7 +86,9 @@ export default fp(async function authnPlugin (app: FastifyInstance) {
     done()
   }
 
-  function authenticate (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+  function authenticate (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    // every answer of an authenticated route is about its caller: never stored by a cache
+    reply.header('cache-control', 'no-store')
     // The common case, a token verified before: a cache hit needs neither the header regex
     // (the exact string passed it once) nor the signature check.
     const header = request.headers.authorization
@@ -98,10 +113,12 @@ export default fp(async function authnPlugin (app: FastifyInstance) {
     checkLive(principal, request, done)
   }
 
+  // Appended: hooks placed by plugins registered before this one (the rate limit) run first,
+  // so a flood of bad tokens is limited before any signature is checked.
   app.addHook('onRoute', route => {
     if (route.config?.public === true) return
     const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
-    route.onRequest = [authenticate, ...hooks]
+    route.onRequest = [...hooks, authenticate]
   })
 }, { name: 'authn', dependencies: ['config', 'db', 'tokens'] })
 

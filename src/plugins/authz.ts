@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import {
-  allowsUnconditionally, checkRequirement, compileRequirement, decide, ScopeSet,
-  type EffectiveSet, type Requirement, type ResourceContext
+  allowsUnconditionally, checkRequirement, compileRequirement, decide, EffectiveSet, ScopeSet,
+  type Requirement, type ResourceContext
 } from '../authz/index.js'
 import { Forbidden, InsufficientScope, InvalidToken, NotFound } from '../errors.js'
 import { DEFAULT_PERMISSIONS } from '../db/seed.js'
@@ -21,6 +21,12 @@ declare module 'fastify' {
     authenticated?: boolean
     /** all of these permissions, or any of `anyOf` */
     permissions?: PermissionDeclaration
+    /**
+     * the route acts on a global resource (signing keys, the permission catalog, role
+     * definitions, tenants themselves): its permissions count only from global assignments, so
+     * an administrator of one tenant, or a client (which belongs to one), is refused
+     */
+    global?: boolean
     /** which principals may call; both when unset */
     principal?: 'user' | 'client'
     /** OAuth endpoint: errors in RFC 6749 shape */
@@ -39,7 +45,7 @@ declare module 'fastify' {
 
 export class AccessDeclarationError extends Error {}
 
-interface CompiledRoute { requirement: Requirement, names: string[] }
+interface CompiledRoute { requirement: Requirement, names: string[], global: boolean }
 
 /**
  * Authorization: every route must declare `public`, `authenticated` or `permissions` (the app
@@ -140,7 +146,30 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
     done(new Forbidden(decision.reason))
   }
 
+  /** The principal's rights from global assignments only; none for a client. */
+  function globalEffectiveOf (principal: Principal): EffectiveSet | Promise<EffectiveSet> {
+    if (principal.kind === 'client') return EffectiveSet.EMPTY
+    const subject = app.access.subject(principal.sub)
+    const pick = (s: Awaited<typeof subject>) => {
+      if (s === null) throw new InvalidToken('user no longer exists')
+      return app.access.effectiveFor(s, null)
+    }
+    return subject instanceof Promise ? subject.then(pick) : pick(subject)
+  }
+
+  function enforceGlobal (compiled: CompiledRoute) {
+    return function checkGlobalPermissions (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+      const effective = globalEffectiveOf(request.principal!)
+      if (effective instanceof Promise) {
+        effective.then(set => finish(request, reply, compiled, set, done), done)
+      } else {
+        finish(request, reply, compiled, effective, done)
+      }
+    }
+  }
+
   function enforce (compiled: CompiledRoute) {
+    if (compiled.global) return enforceGlobal(compiled)
     return function checkPermissions (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
       const view = app.access.view(request.principal!, Date.now())
       if (view !== undefined && view.allowedRoutes.includes(compiled)) {
@@ -170,6 +199,9 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
     if (declared !== 1) {
       throw new AccessDeclarationError(`route ${where} must declare exactly one of config.public, config.authenticated, config.permissions`)
     }
+    if (config.global === true && config.permissions === undefined) {
+      throw new AccessDeclarationError(`route ${where}: config.global qualifies config.permissions`)
+    }
     const preHandlers = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]
     const added = []
     if (config.principal && !config.public) added.push(onlyKind(config.principal))
@@ -180,9 +212,13 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
         if (!known.has(name)) throw new AccessDeclarationError(`route ${where} requires unknown permission ${name}`)
       }
       const requirement = compileRequirement(decl)
-      added.push(enforce({ requirement, names }))
+      const global = config.global === true
+      added.push(enforce({ requirement, names, global }))
       if (route.schema) {
-        (route.schema as Record<string, unknown>)['x-permissions'] = Array.isArray(decl) ? { allOf: names } : { anyOf: names }
+        (route.schema as Record<string, unknown>)['x-permissions'] = {
+          ...(Array.isArray(decl) ? { allOf: names } : { anyOf: names }),
+          ...(global ? { global: true } : {})
+        }
       }
     }
     if (!config.public && route.schema) {

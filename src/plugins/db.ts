@@ -10,7 +10,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     db: Db
     database: DatabaseHandle
-    /** Cache-coherence bus: NOTIFY warden_authz payloads, plus 'reset' when the listener reconnected. */
+    /**
+     * Cache-coherence bus: NOTIFY warden_authz payloads, plus 'listener:down' when the listening
+     * connection was lost (notifications may be missed: trust no cache) and 'listener:up' when
+     * it is back (anything may have changed meanwhile: drop every cache).
+     */
     changes: { subscribe: (listener: ChangeListener) => void }
   }
 }
@@ -29,9 +33,7 @@ export interface DbPluginOptions {
 export default fp<DbPluginOptions>(async function dbPlugin (app: FastifyInstance, opts) {
   const { config } = app
   const owned = !opts.database
-  const handle = opts.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
-  if (opts.migrate !== false) await runMigrations(handle, config.databaseUrl)
-
+  const handle = opts.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.dbTimeoutMs })
   const listeners: ChangeListener[] = []
   const dispatch = (payload: string) => {
     for (const listener of listeners) {
@@ -42,10 +44,23 @@ export default fp<DbPluginOptions>(async function dbPlugin (app: FastifyInstance
       }
     }
   }
-  const unlisten = await handle.listen(CHANNEL, dispatch, () => {
-    app.log.warn('invalidation listener reconnected; clearing caches')
-    dispatch('reset')
-  })
+  let unlisten: () => Promise<void>
+  try {
+    if (opts.migrate !== false) await runMigrations(handle, config.databaseUrl)
+    unlisten = await handle.listen(CHANNEL, dispatch, {
+      onDown () {
+        app.log.warn('invalidation listener lost; reading through the caches until it is back')
+        dispatch('listener:down')
+      },
+      onUp () {
+        app.log.warn('invalidation listener reconnected; clearing caches')
+        dispatch('listener:up')
+      }
+    })
+  } catch (err) {
+    if (owned) await handle.close().catch(() => {})
+    throw err
+  }
 
   app.decorate('db', handle.db)
   app.decorate('database', handle)

@@ -1,6 +1,10 @@
+import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
+import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthError, TooManyAttempts } from '../errors.js'
+import { describeDatabaseError, isDatabaseUnavailable } from '../lib/db-errors.js'
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -8,10 +12,13 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable'
 }
@@ -22,9 +29,12 @@ const CODES_BY_STATUS: Record<number, string> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
   429: 'RATE_LIMITED',
   503: 'SERVICE_UNAVAILABLE'
 }
@@ -39,8 +49,12 @@ const FASTIFY_CODES: Record<string, { status: number, code: string, detail?: str
   FST_ERR_CTP_EMPTY_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'missing content type' },
   FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'invalid content type' },
   FST_ERR_BAD_URL: { status: 400, code: 'BAD_REQUEST', detail: 'malformed URL' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URI_TOO_LONG', detail: 'a path segment is too long' },
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'BAD_REQUEST' }
 }
+
+/** seconds a client is asked to wait after a 503 (the database recovers within about a second) */
+const RETRY_AFTER_UNAVAILABLE = 1
 
 export interface Problem {
   type: string
@@ -105,13 +119,24 @@ export default fp(async function errorsPlugin (app: FastifyInstance) {
       return sendProblem(reply, problem(400, 'VALIDATION_FAILED', 'the request is invalid', errors))
     }
 
-    if (error instanceof TooManyAttempts) {
-      reply.header('retry-after', String(error.retryAfter))
+    if (error instanceof TooManyAttempts || error.statusCode === 429) {
+      if (error instanceof TooManyAttempts) reply.header('retry-after', String(error.retryAfter))
+      else if (!reply.hasHeader('retry-after')) reply.header('retry-after', '60')
       if (isOAuthRoute(request)) {
         return reply.code(429).header('cache-control', 'no-store')
           .send({ error: 'invalid_request', error_description: error.message })
       }
       return sendProblem(reply, problem(429, 'RATE_LIMITED', error.message))
+    }
+
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable')
+      reply.header('retry-after', String(RETRY_AFTER_UNAVAILABLE))
+      if (isOAuthRoute(request)) {
+        return reply.code(503).header('cache-control', 'no-store')
+          .send({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable; retry later' })
+      }
+      return sendProblem(reply, problem(503, 'SERVICE_UNAVAILABLE', 'a dependency is unavailable; retry later'))
     }
 
     const mapped = FASTIFY_CODES[error.code]
@@ -124,7 +149,10 @@ export default fp(async function errorsPlugin (app: FastifyInstance) {
 
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     if (status >= 500) {
-      if (status === 503) return sendProblem(reply, problem(503, 'SERVICE_UNAVAILABLE', error.message || 'a dependency is unavailable'))
+      if (status === 503) {
+        reply.header('retry-after', String(RETRY_AFTER_UNAVAILABLE))
+        return sendProblem(reply, problem(503, 'SERVICE_UNAVAILABLE', error.message || 'a dependency is unavailable'))
+      }
       request.log.error({ err: error }, 'unhandled error')
       return sendProblem(reply, problem(500, 'INTERNAL_ERROR', 'an unexpected error occurred'))
     }
@@ -144,3 +172,60 @@ export default fp(async function errorsPlugin (app: FastifyInstance) {
     return sendProblem(reply, problem(status, code, error.message || TITLES[status] || 'error', errors))
   })
 }, { name: 'errors' })
+
+/**
+ * The router's own refusals (a malformed URL, a too long path segment), which are answered
+ * before any hook runs: problem+json with the request id like every other answer.
+ * Set as Fastify's `frameworkErrors` option.
+ */
+export function frameworkErrors (error: FastifyError, requestId: string, reply: FastifyReply) {
+  const mapped = FASTIFY_CODES[error.code] ?? { status: 400, code: 'BAD_REQUEST', detail: 'bad request' }
+  reply.header('x-request-id', requestId)
+  // no hook runs before this answer, so the header the helmet plugin adds everywhere else is set here
+  reply.header('x-content-type-options', 'nosniff')
+  sendProblem(reply, problem(mapped.status, mapped.code, mapped.detail ?? error.message))
+}
+
+const CLIENT_ERRORS: Record<string, number> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413
+}
+
+/**
+ * Errors Node's HTTP parser raises before a request exists (a body slower than the request
+ * timeout, oversized headers, a malformed request line): answered on the raw socket, as
+ * problem+json with a fresh request id, then the connection is closed.
+ * Set as Fastify's `clientErrorHandler` option.
+ */
+export function clientErrorHandler (err: Error & { code?: string }, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const status = CLIENT_ERRORS[err.code ?? ''] ?? 400
+  const body = JSON.stringify(problem(status, CODES_BY_STATUS[status] ?? 'BAD_REQUEST',
+    status === 408 ? 'the request was not received in time' : status === 431 ? 'request headers are too large' : 'malformed request'))
+  if (!socket.writable) return socket.destroy()
+  socket.end([
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'Content-Type: application/problem+json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `x-request-id: ${randomUUID()}`,
+    'X-Content-Type-Options: nosniff',
+    'Connection: close',
+    '',
+    body
+  ].join('\r\n'))
+}
+
+/**
+ * The logger's `err` serializer. A failed query is logged by its SQLSTATE and the names of the
+ * objects involved only: drizzle's message carries the query's parameters (password hashes,
+ * tokens), and the server's message and detail quote values.
+ */
+export function errorSerializer (err: FastifyError): { type: string, message: string, stack: string, [key: string]: unknown } {
+  if (!(err instanceof Error)) return { type: typeof err, message: String(err), stack: '' }
+  const frames = (err.stack ?? '').split('\n').filter(line => /^\s+at /.test(line)).join('\n')
+  const db = describeDatabaseError(err)
+  if (db !== null) return { ...db, type: 'DatabaseError', message: `database error${typeof db.code === 'string' ? ' ' + db.code : ''}`, stack: frames }
+  const code = (err as { code?: unknown }).code
+  return { type: err.name, message: err.message, stack: err.stack ?? frames, ...(typeof code === 'string' ? { code } : {}) }
+}

@@ -50,6 +50,12 @@ export default fp(async function openapiPlugin (app: FastifyInstance) {
   })
   await app.register(swaggerUi, {
     routePrefix: '/docs',
-    uiConfig: { persistAuthorization: false }
+    uiConfig: { persistAuthorization: false },
+    // Swagger UI's own policy for its pages (scripts and styles from itself only), without
+    // upgrade-insecure-requests (the issuer may be plain http on loopback) and never framed
+    staticCSP: true,
+    transformStaticCSP: header => header
+      .replace(/\s*upgrade-insecure-requests;?/, '')
+      .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
   })
 }, { name: 'openapi', dependencies: ['config'] })

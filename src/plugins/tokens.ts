@@ -145,7 +145,7 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
   }
 
   app.changes.subscribe(payload => {
-    if (payload === 'keys' || payload === 'reset') {
+    if (payload === 'keys' || payload === 'reset' || payload === 'listener:up') {
       reload().catch(err => app.log.error({ err }, 'reloading signing keys failed'))
     }
   })

@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm'
+import { and, eq, gt } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import type { Db } from '../db/client.js'
-import { clients, permissions, roleAssignments, roleInheritance, rolePermissions, roles, sessions, users } from '../db/schema/index.js'
+import { clients, permissions, revokedTokens, roleAssignments, roleInheritance, rolePermissions, roles, sessions, users } from '../db/schema/index.js'
 import { compileRoleGraph, EffectiveSet, type RoleGraph, type RoleInput, type Condition } from '../authz/index.js'
 
 export interface SubjectState {
@@ -41,9 +41,11 @@ export function clientTokenLive (state: ClientState | null, principal: { clientV
 
 /**
  * In-process view of everything the hot path needs: the compiled role graph, each subject's
- * active flag and assignments, session and client state. Loaded on first use (one query), kept
- * until a NOTIFY on warden_authz says it changed. A load that races with an invalidation is not
- * cached (the epoch check), so a stale read never outlives the change that made it stale.
+ * active flag and assignments, session and client state, and the revoked access tokens. Loaded
+ * on first use (one query), kept until a NOTIFY on warden_authz says it changed. A load that
+ * races with an invalidation is not cached (the epoch check), so a stale read never outlives the
+ * change that made it stale. While the listening connection is down (between 'listener:down' and 'listener:up'),
+ * nothing is cached and nothing cached is used: every read goes to the database.
  */
 export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) {
   let graph: RoleGraph | null = null
@@ -56,6 +58,14 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
   // keyed by the principal object, which the verified-token cache shares between requests: a
   // request then touches one small record instead of the session, subject and effective caches
   const views = new WeakMap<object, PrincipalView>()
+  // false between 'down' and 'reset': changes may be missed, so caches are neither read nor filled
+  let trusted = true
+  // revoked access tokens still within their lifetime: jti -> expiry (ms); null until loaded,
+  // and again after a reset until reloaded (then each check reads the database)
+  let revoked: Map<string, number> | null = null
+  let revokedLoad: Promise<void> | null = null
+  // bumped by what can make a load of the set stale (a revocation, a reset), and nothing else
+  let revokedEpoch = 0
 
   async function loadGraphInputs (): Promise<{ roles: RoleInput[], permissions: string[] }> {
     const [roleRows, grantRows, parentRows, permissionRows] = await Promise.all([
@@ -79,7 +89,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
       const started = epoch
       graphLoad = loadGraphInputs().then(inputs => {
         const compiled = compileRoleGraph(inputs.roles, { permissions: inputs.permissions, unknownParents: 'ignore' })
-        if (started === epoch) graph = compiled
+        if (started === epoch && trusted) graph = compiled
         graphLoad = null
         return compiled
       }, err => { graphLoad = null; throw err })
@@ -114,7 +124,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
       })),
       effective: new Map()
     }
-    if (started === epoch) subjects.set(userId, state)
+    if (started === epoch && trusted) subjects.set(userId, state)
     return state
   }
 
@@ -142,7 +152,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
       .from(sessions).where(eq(sessions.id, sid))
     if (!row) return null
     const state = { userId: row.userId, revoked: row.revokedAt !== null, expiresAt: row.expiresAt.getTime() }
-    if (started === epoch) sessionCache.set(sid, state)
+    if (started === epoch && trusted) sessionCache.set(sid, state)
     return state
   }
 
@@ -157,7 +167,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     if (!row) return null
     const effective = EffectiveSet.fromPermissions(row.scopes)
     const state = { tenantId: row.tenantId, scopes: row.scopes, effective, tokenVersion: row.tokenVersion }
-    if (started === epoch) clientCache.set(id, state)
+    if (started === epoch && trusted) clientCache.set(id, state)
     return state
   }
 
@@ -168,12 +178,12 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
   /** The principal's view if nothing changed since it was made and nothing in it expired. */
   function view (principal: object, now: number): PrincipalView | undefined {
     const v = views.get(principal)
-    return v !== undefined && v.epoch === epoch && v.until > now ? v : undefined
+    return v !== undefined && v.epoch === epoch && v.until > now && trusted ? v : undefined
   }
 
   /** Records that the principal was found live from state read at epoch `since` (ignored if anything changed since). */
   function remember (principal: object, since: number, until: number): void {
-    if (since === epoch) views.set(principal, { epoch: since, until, effective: null, allowedRoutes: [] })
+    if (since === epoch && trusted) views.set(principal, { epoch: since, until, effective: null, allowedRoutes: [] })
   }
 
   /** Adds the effective set computed from state read at epoch `since` to the principal's view. */
@@ -185,7 +195,57 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     if (effective.nextExpiry !== null && effective.nextExpiry < v.until) v.until = effective.nextExpiry
   }
 
-  /** Applies one NOTIFY payload: 'graph', 'user:<id>', 'session:<id>', 'client:<id>', 'reset'. */
+  async function loadRevoked (): Promise<void> {
+    const started = revokedEpoch
+    const rows = await db.select({ jti: revokedTokens.jti, expiresAt: revokedTokens.expiresAt })
+      .from(revokedTokens).where(gt(revokedTokens.expiresAt, new Date()))
+    if (started !== revokedEpoch || !trusted) return
+    const next = new Map<string, number>()
+    for (const row of rows) next.set(row.jti, row.expiresAt.getTime())
+    revoked = next
+  }
+
+  /** Loads the revoked-token set if it is not loaded; concurrent callers share one load. */
+  function ensureRevoked (): Promise<void> {
+    if (revoked !== null) return Promise.resolve()
+    revokedLoad ??= loadRevoked().finally(() => { revokedLoad = null })
+    return revokedLoad
+  }
+
+  async function revokedInDb (jti: string): Promise<boolean> {
+    const [row] = await db.select({ jti: revokedTokens.jti }).from(revokedTokens)
+      .where(and(eq(revokedTokens.jti, jti), gt(revokedTokens.expiresAt, new Date())))
+    return row !== undefined
+  }
+
+  /** Whether an access token was revoked: a Map lookup, or a query while the set cannot be trusted. */
+  function tokenRevoked (jti: string): boolean | Promise<boolean> {
+    if (revoked !== null && trusted) {
+      const until = revoked.get(jti)
+      if (until === undefined) return false
+      if (until > Date.now()) return true
+      revoked.delete(jti)
+      return false
+    }
+    if (trusted) ensureRevoked().catch(() => {})
+    return revokedInDb(jti)
+  }
+
+  function clearAll () {
+    revokedEpoch++
+    graph = null
+    subjects.clear()
+    sessionCache.clear()
+    clientCache.clear()
+    revoked = null
+  }
+
+  /**
+   * Applies one NOTIFY payload: 'graph', 'user:<id>', 'session:<id>', 'client:<id>',
+   * 'token:<jti>:<exp seconds>' (a revoked access token), 'reset' (anything may have changed),
+   * and the listener's own 'listener:down' (trust nothing) and 'listener:up' (hearing changes
+   * again; anything may have changed meanwhile).
+   */
   function invalidate (payload: string) {
     epoch++
     const colon = payload.indexOf(':')
@@ -206,11 +266,22 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
       case 'client':
         clientCache.delete(id)
         break
+      case 'token': {
+        revokedEpoch++
+        const sep = id.lastIndexOf(':')
+        const exp = Number(id.slice(sep + 1)) * 1000
+        if (revoked !== null && sep > 0 && Number.isFinite(exp)) revoked.set(id.slice(0, sep), exp)
+        else revoked = null
+        break
+      }
       case 'reset':
-        graph = null
-        subjects.clear()
-        sessionCache.clear()
-        clientCache.clear()
+        clearAll()
+        if (trusted) ensureRevoked().catch(() => {})
+        break
+      case 'listener':
+        clearAll()
+        trusted = id === 'up'
+        if (trusted) ensureRevoked().catch(() => {})
         break
     }
   }
@@ -222,12 +293,17 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     session,
     client,
     invalidate,
+    tokenRevoked,
+    /** loads the revoked-token set (at start; later loads happen on their own) */
+    ensureRevoked,
+    /** false while the invalidation listener is down */
+    trusted: () => trusted,
     /** bumped by every invalidation: state read at an older epoch may be stale */
     epoch: () => epoch,
     view,
     remember,
     rememberEffective,
-    stats: () => ({ subjects: subjects.size, sessions: sessionCache.size, clients: clientCache.size })
+    stats: () => ({ subjects: subjects.size, sessions: sessionCache.size, clients: clientCache.size, revokedTokens: revoked?.size ?? 0 })
   }
 }
 

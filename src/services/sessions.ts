@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { and, eq, isNull, ne } from 'drizzle-orm'
 import type { Db, DbOrTx } from '../db/client.js'
-import { refreshTokens, sessions } from '../db/schema/index.js'
+import { refreshTokens, sessions, users } from '../db/schema/index.js'
 
 /** Refresh tokens: 256 random bits, shown once, stored as SHA-256. */
 export function newRefreshToken (): { token: string, hash: string } {
@@ -15,6 +15,8 @@ export function hashRefreshToken (token: string): string {
 
 export interface NewSession {
   userId: string
+  /** the user's credentials version when the password was verified; the session opens only if it is still current */
+  credentialsVersion: number
   tenantId: string
   scopes: string[] | null
   userAgent: string | null
@@ -22,11 +24,23 @@ export interface NewSession {
   ttlSeconds: number
 }
 
-/** Opens a session (refresh-token family) with its first refresh token. */
+/** The password (or another credential) changed, or the user was disabled, after the login was verified. */
+export class StaleCredentials extends Error {}
+
+/**
+ * Opens a session (refresh-token family) with its first refresh token, if the user is still
+ * active and their credentials are those the login verified. The user row is read FOR SHARE in
+ * the same transaction, so a password change (which bumps the version and ends the user's
+ * sessions in one transaction) either commits first and this login fails, or waits for it and
+ * then ends the session it opened.
+ */
 export async function createSession (db: Db, s: NewSession) {
   const expiresAt = new Date(Date.now() + s.ttlSeconds * 1000)
   const refresh = newRefreshToken()
   const session = await db.transaction(async tx => {
+    const [user] = await tx.select({ version: users.credentialsVersion, active: users.isActive })
+      .from(users).where(eq(users.id, s.userId)).for('share')
+    if (user === undefined || !user.active || user.version !== s.credentialsVersion) throw new StaleCredentials()
     const [row] = await tx.insert(sessions).values({
       userId: s.userId,
       tenantId: s.tenantId,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 const createdAt = () => timestamp({ withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow()
 
@@ -22,6 +22,9 @@ export const users = pgTable('users', {
   username: text().notNull(),
   fullName: text(),
   passwordHash: text().notNull(),
+  // bumped whenever the password (or another credential) changes: a login verified against an
+  // older version must not open a session
+  credentialsVersion: integer().notNull().default(0),
   isActive: boolean().notNull().default(true),
   createdAt: createdAt(),
   updatedAt: createdAt()

@@ -35,6 +35,18 @@ export const refreshTokens = pgTable('refresh_tokens', {
   index('refresh_tokens_session').on(t.sessionId)
 ])
 
+/**
+ * Revoked access tokens (RFC 7009), kept until the token would have expired anyway. Every
+ * instance holds the live ones in memory, so the hot path checks a Set, not this table.
+ */
+export const revokedTokens = pgTable('revoked_tokens', {
+  jti: text().primaryKey(),
+  expiresAt: ts().notNull(),
+  revokedAt: createdAt()
+}, t => [
+  index('revoked_tokens_expires').on(t.expiresAt)
+])
+
 export const signingKeys = pgTable('signing_keys', {
   kid: text().primaryKey(),
   alg: text().notNull(),

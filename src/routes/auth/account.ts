@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { and, desc, eq, gt, isNull, lt, or } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
 import { roleAssignments, roles, sessions, tenants, users } from '../../db/schema/index.js'
 import { Conflict, InvalidPassword, NotFound, RegistrationDisabled, WeakPassword } from '../../errors.js'
 import { decodeCursor, page } from '../../lib/cursor.js'
@@ -150,8 +150,13 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     const policy = checkPasswordPolicy(newPassword, { email: user.email, username: user.username })
     if (!policy.ok) throw new WeakPassword(policy.message)
     const passwordHash = await app.passwords.hash(newPassword)
-    await app.db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, user.id))
-    const ended = await revokeUserSessions(app.db, user.id, 'password changed', principal.sid!)
+    // one transaction: a login verified against the old password either opened its session
+    // before (ended here) or finds the version bumped and opens none (see createSession)
+    const ended = await app.db.transaction(async tx => {
+      await tx.update(users).set({ passwordHash, credentialsVersion: sql`${users.credentialsVersion} + 1`, updatedAt: new Date() })
+        .where(eq(users.id, user.id))
+      return revokeUserSessions(tx, user.id, 'password changed', principal.sid!)
+    })
     await app.publishChanges(...ended.map(id => 'session:' + id))
     app.audit.record(request, { action: 'user.password_change', outcome: 'success', targetType: 'user', targetId: user.id, detail: `${ended.length} other session(s) ended` })
     return reply.code(204).send(null)

@@ -59,6 +59,7 @@ const seconds = (d: Date) => Math.floor(d.getTime() / 1000)
  * state the authn plugin checks on every request (cached, kept fresh by NOTIFY).
  */
 export async function principalIsLive (app: FastifyInstance, principal: Principal): Promise<boolean> {
+  if (await app.access.tokenRevoked(principal.jti)) return false
   if (principal.kind === 'client') return clientTokenLive(await app.access.client(principal.sub), principal)
   const [session, user] = await Promise.all([app.access.session(principal.sid!), app.access.subject(principal.sub)])
   return session !== null && !session.revoked && session.userId === principal.sub && session.expiresAt > Date.now() &&
@@ -190,6 +191,7 @@ const introspectRoutes: FastifyPluginAsyncTypebox = async app => {
     const { token, token_type_hint: hint } = request.body
     await authenticateCaller(request, reply, request.body)
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    // the hint only orders the search: every token type is tried (RFC 7662 section 2.1)
     const looksLikeJwt = token.split('.').length === 3
     if (hint === 'refresh_token' || !looksLikeJwt) {
       const refresh = await introspectRefreshToken(token)

@@ -2,12 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { and, asc, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm'
 import { intersectScopes, ScopeSet, type EffectiveSet } from '../../authz/index.js'
-import { roleAssignments, users } from '../../db/schema/index.js'
+import { revokedTokens, roleAssignments, users } from '../../db/schema/index.js'
+import type { Principal } from '../../plugins/tokens.js'
 import { OAuthError, TooManyAttempts } from '../../errors.js'
 import { OAuthErrorSchema } from '../../schemas/common.js'
 import { RevokeBodySchema, TokenBodySchema, TokenResponseSchema, type TokenBody } from '../../schemas/auth.js'
-import { createLoginThrottle } from '../../security/login-throttle.js'
-import { createSession, findSessionByRefreshToken, revokeSessions, rotateRefreshToken } from '../../services/sessions.js'
+import { createLoginLimits } from '../../security/login-limits.js'
+import { createSession, findSessionByRefreshToken, revokeSessions, rotateRefreshToken, StaleCredentials } from '../../services/sessions.js'
 import { clientCredentialsGrant, optionalClient, refuseServiceClient } from '../../services/clients.js'
 import { defaultTenant, findTenant, type Tenant } from '../../services/tenants.js'
 
@@ -27,11 +28,12 @@ function parseScope (scope: string | undefined): string[] | null {
  */
 const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
   const { config } = app
-  const throttle = createLoginThrottle({
+  const limits = createLoginLimits({
     maxFailuresPerAccountAndIp: config.loginThrottle.maxFailuresPerAccountAndIp,
     maxFailuresPerIp: config.loginThrottle.maxFailuresPerIp,
-    maxBlockMs: config.loginThrottle.blockSeconds * 1000,
-    windowMs: config.loginThrottle.blockSeconds * 1000
+    blockSeconds: config.loginThrottle.blockSeconds,
+    redis: app.redis,
+    keyPrefix: config.redisKeyPrefix
   })
 
   async function effectiveFor (userId: string, tenantId: string): Promise<{ active: boolean, effective: EffectiveSet } | null> {
@@ -66,24 +68,27 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     const { username, password } = body
     if (!username || !password) throw new OAuthError('invalid_request', 'username and password are required')
     const requested = parseScope(body.scope)
-    const verdict = throttle.check(username, request.ip)
-    if (!verdict.allowed) throw new TooManyAttempts(verdict.retryAfterSeconds)
 
     const login = username.trim().toLowerCase()
-    const [user] = await app.db.select({ id: users.id, passwordHash: users.passwordHash, isActive: users.isActive })
+    const [user] = await app.db.select({ id: users.id, passwordHash: users.passwordHash, isActive: users.isActive, credentialsVersion: users.credentialsVersion })
       .from(users)
       .where(login.includes('@') ? eq(users.email, login) : sql`lower(${users.username}) = ${login}`)
       .limit(1)
+    // counted per account, whichever of its names is used; a name that matches none, per name
+    const account = user?.id ?? 'name:' + login.slice(0, 320)
+    const verdict = await limits.check(account, request.ip)
+    if (!verdict.allowed) throw new TooManyAttempts(verdict.retryAfterSeconds)
     const ok = user ? await app.passwords.verify(user.passwordHash, password) : await app.passwords.verifyDummy(password)
     if (!user || !ok || !user.isActive) {
-      throttle.recordFailure(username, request.ip)
+      await limits.recordFailure(account, request.ip)
       app.audit.record(request, { action: 'auth.login', outcome: 'failure', targetType: 'user', targetId: user?.id ?? null, detail: 'invalid credentials' })
       throw new OAuthError('invalid_grant', 'invalid username or password')
     }
-    throttle.recordSuccess(username, request.ip)
+    await limits.recordSuccess(account, request.ip)
     if (app.passwords.needsRehash(user.passwordHash)) {
+      // the same password, re-hashed: the credentials version stays
       const passwordHash = await app.passwords.hash(password)
-      await app.db.update(users).set({ passwordHash }).where(eq(users.id, user.id))
+      await app.db.update(users).set({ passwordHash }).where(and(eq(users.id, user.id), eq(users.credentialsVersion, user.credentialsVersion)))
     }
 
     const tenant = await resolveLoginTenant(user.id, body.tenant)
@@ -95,11 +100,16 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
 
     const { session, refreshToken } = await createSession(app.db, {
       userId: user.id,
+      credentialsVersion: user.credentialsVersion,
       tenantId: tenant.id,
       scopes: requested === null ? null : scopes,
       userAgent: request.headers['user-agent'] ?? null,
       ip: request.ip,
       ttlSeconds: config.refreshTokenTtl
+    }).catch(err => {
+      // the password changed (or the user was disabled) while this login was being verified
+      if (err instanceof StaleCredentials) throw new OAuthError('invalid_grant', 'invalid username or password')
+      throw err
     })
     app.audit.record(request, { action: 'auth.login', outcome: 'success', targetType: 'user', targetId: user.id, tenantId: tenant.id })
     const inCookie = body.refresh_in_cookie === true || body.refresh_in_cookie === 'true'
@@ -197,7 +207,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: ['auth'],
       operationId: 'revoke',
       summary: 'Token revocation (RFC 7009)',
-      description: 'Always 200. A refresh token (or an access token) ends its whole session.',
+      description: 'Always 200. `token_type_hint` is optional and may be wrong: every token type is searched (RFC 7009 section 2.1). A refresh token ends its whole session. An access token (a user\'s or a client\'s) is refused on every Warden route and introspects inactive from the next request on, until it expires; a user\'s also ends its session.',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: RevokeBodySchema,
       response: { 200: { type: 'null' }, 400: OAuthErrorSchema, 401: OAuthErrorSchema }
@@ -205,16 +215,11 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     // client authentication is optional here (RFC 7009 section 2.1), but checked when presented
     await optionalClient(app, request, request.body)
-    const { token, token_type_hint: hint } = request.body
+    // The hint is only a hint: every token type is searched (RFC 7009 section 2.1).
+    const { token } = request.body
     let sid: string | null = null
-    if (hint !== 'access_token') sid = (await findSessionByRefreshToken(app.db, token))?.id ?? null
-    if (sid === null && token.includes('.')) {
-      try {
-        sid = app.tokens.verifyAccessToken(token).sid
-      } catch {
-        // RFC 7009: an invalid token is not an error
-      }
-    }
+    if (token.split('.').length === 3) sid = await revokeAccessToken(request, token)
+    if (sid === null) sid = (await findSessionByRefreshToken(app.db, token))?.id ?? null
     if (sid !== null) {
       const ended = await revokeSessions(app.db, [sid], 'revoked')
       if (ended.length > 0) {
@@ -224,6 +229,25 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     }
     reply.header('cache-control', 'no-store').code(200).send()
   })
+
+  /**
+   * Revokes a valid access token until it expires: its jti joins the deny set every instance
+   * keeps in memory. Returns the token's session (ended too), null for a client token or a token
+   * that is not a valid access token (RFC 7009: not an error).
+   */
+  async function revokeAccessToken (request: FastifyRequest, token: string): Promise<string | null> {
+    let principal: Principal
+    try {
+      principal = app.tokens.verifyAccessToken(token)
+    } catch {
+      return null
+    }
+    const expiresAt = new Date(principal.exp * 1000)
+    await app.db.insert(revokedTokens).values({ jti: principal.jti, expiresAt }).onConflictDoNothing()
+    await app.publishChanges(`token:${principal.jti}:${principal.exp}`)
+    app.audit.record(request, { action: 'auth.revoke', outcome: 'success', targetType: principal.kind === 'client' ? 'client' : 'session', targetId: principal.sid ?? principal.sub, detail: 'access token revoked' })
+    return principal.sid
+  }
 }
 
 export default tokenRoutes

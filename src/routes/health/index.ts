@@ -6,20 +6,28 @@ import { ProblemSchema } from '../../schemas/common.js'
 const Status = Type.Object({ status: Type.String() })
 
 const health: FastifyPluginAsyncTypebox = async app => {
+  // probes are never rate limited
   app.get('/healthz', {
-    config: { public: true },
+    config: { public: true, rateLimit: false },
     schema: { tags: ['operations'], operationId: 'healthz', summary: 'The process is alive', response: { 200: Status } }
   }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
-    config: { public: true },
-    schema: { tags: ['operations'], operationId: 'readyz', summary: 'The database is reachable', response: { 200: Status, 503: ProblemSchema } }
+    config: { public: true, rateLimit: false },
+    schema: {
+      tags: ['operations'],
+      operationId: 'readyz',
+      summary: 'The database is reachable and changes are being heard',
+      description: '503 while the database does not answer within DB_TIMEOUT_MS, or while the connection that hears other instances\' changes is down.',
+      response: { 200: Status, 503: ProblemSchema }
+    }
   }, async () => {
     try {
       await app.database.ping()
     } catch {
       throw new ServiceUnavailable('database unreachable')
     }
+    if (!app.database.listening()) throw new ServiceUnavailable('not hearing changes from the database yet')
     return { status: 'ready' }
   })
 }

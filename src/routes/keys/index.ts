@@ -21,7 +21,7 @@ const RotatedKeySchema = Type.Object({ kid: Type.String(), alg: Type.String(), c
 /** Signing keys: the list (never private parts) and rotation. */
 const keysRoutes: FastifyPluginAsyncTypebox = async app => {
   app.get('/', {
-    config: { permissions: ['keys:read'] },
+    config: { permissions: ['keys:read'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'listKeys',
@@ -44,7 +44,7 @@ const keysRoutes: FastifyPluginAsyncTypebox = async app => {
   })
 
   app.post('/rotate', {
-    config: { permissions: ['keys:rotate'] },
+    config: { permissions: ['keys:rotate'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'rotateKeys',

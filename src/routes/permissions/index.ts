@@ -39,7 +39,7 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async app => {
   })
 
   app.post('/', {
-    config: { permissions: ['permissions:write'] },
+    config: { permissions: ['permissions:write'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'createPermission',
@@ -62,7 +62,7 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async app => {
   })
 
   app.delete('/:name', {
-    config: { permissions: ['permissions:write'] },
+    config: { permissions: ['permissions:write'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'deletePermission',

@@ -110,7 +110,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
   })
 
   app.post('/', {
-    config: { permissions: ['roles:write'] },
+    config: { permissions: ['roles:write'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'createRole',
@@ -156,7 +156,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => viewOf(request.params.name))
 
   app.patch('/:name', {
-    config: { permissions: ['roles:write'] },
+    config: { permissions: ['roles:write'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'updateRole',
@@ -217,7 +217,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
   })
 
   app.delete('/:name', {
-    config: { permissions: ['roles:write'] },
+    config: { permissions: ['roles:write'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'deleteRole',
@@ -246,7 +246,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
   })
 
   app.put('/:name/permissions/:permission', {
-    config: { permissions: ['roles:write'] },
+    config: { permissions: ['roles:write'], global: true },
     preValidation: emptyBodyAsObject,
     schema: {
       tags: TAGS,
@@ -283,7 +283,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
   })
 
   app.delete('/:name/permissions/:permission', {
-    config: { permissions: ['roles:write'] },
+    config: { permissions: ['roles:write'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'revokePermission',

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { and, asc, eq, inArray } from 'drizzle-orm'
 import { clients, roleAssignments, roles, sessions, tenants, users } from '../../db/schema/index.js'
-import { BadRequest, Conflict, Forbidden } from '../../errors.js'
+import { BadRequest, Conflict } from '../../errors.js'
 import { page } from '../../lib/cursor.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import {
@@ -50,14 +49,12 @@ function conflictOnTaken (slug: string | undefined) {
 
 /**
  * Tenants, named by id or slug. A tenant-scoped administrator sees only their own tenant (others
- * answer 404) and may rename it, but creating and deleting tenants needs global rights.
+ * answer 404) and may rename it, but creating and deleting tenants needs tenants:write from a
+ * global assignment.
  */
 const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
-  function assertGlobal (request: FastifyRequest, scope: AdminScope, action: string, targetId: string | null) {
-    if (scope.tenantId === null) return
-    app.audit.record(request, { action, outcome: 'denied', targetType: 'tenant', targetId, tenantId: scope.tenantId, detail: 'needs a global tenants:write' })
-    throw new Forbidden('creating or deleting tenants needs tenants:write from a global role')
-  }
+  // creating and deleting tenants are global operations (`global: true`): the caller's reach is every tenant
+  const GLOBAL: AdminScope = { tenantId: null }
 
   app.get('/', {
     config: { permissions: ['tenants:read'] },
@@ -82,7 +79,7 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
   })
 
   app.post('/', {
-    config: { permissions: ['tenants:write'] },
+    config: { permissions: ['tenants:write'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'createTenant',
@@ -94,7 +91,6 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     const { slug, name } = request.body
     assertSlug(slug)
-    assertGlobal(request, await adminScope(app, request, 'tenants:write'), 'tenant.create', slug)
     const now = new Date()
     const [row] = await app.db.insert(tenants).values({ slug, name, createdAt: now, updatedAt: now }).returning().catch(conflictOnTaken(slug))
     app.audit.record(request, { action: 'tenant.create', outcome: 'success', targetType: 'tenant', targetId: row.id, tenantId: row.id, after: tenantView(row) })
@@ -140,7 +136,7 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
   })
 
   app.delete('/:id', {
-    config: { permissions: ['tenants:write'] },
+    config: { permissions: ['tenants:write'], global: true },
     schema: {
       tags: TAGS,
       operationId: 'deleteTenant',
@@ -150,9 +146,7 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
       response: { 204: Type.Null(), ...withNotFound, 409: ProblemSchema }
     }
   }, async (request, reply) => {
-    const scope = await adminScope(app, request, 'tenants:write')
-    const tenant = await visibleTenant(app.db, scope, request.params.id)
-    assertGlobal(request, scope, 'tenant.delete', tenant.id)
+    const tenant = await visibleTenant(app.db, GLOBAL, request.params.id)
     if (tenant.isDefault) throw new Conflict('the default tenant cannot be deleted')
     const affected = await app.db.transaction(async tx => {
       const [members, tenantSessions, tenantClients] = await Promise.all([
