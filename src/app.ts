@@ -12,7 +12,7 @@ import seedPlugin from './plugins/seed.js'
 import tokensPlugin from './plugins/tokens.js'
 import errorsPlugin, { clientErrorHandler, errorSerializer, frameworkErrors } from './plugins/errors.js'
 import inputGuard from './plugins/input-guard.js'
-import securityHeaders from './plugins/security-headers.js'
+import securityHeaders, { securityHeadersFor } from './plugins/security-headers.js'
 import redisPlugin from './plugins/redis.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import openapiPlugin from './plugins/openapi.js'
@@ -58,6 +58,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
       err: errorSerializer
     }
   }
+  const headers = securityHeadersFor(config)
   const app = Fastify({
     logger,
     trustProxy: config.trustProxy,
@@ -69,8 +70,9 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    frameworkErrors: (error, request, reply) => frameworkErrors(error, request.id, reply as unknown as FastifyReply),
-    clientErrorHandler,
+    // both answer before any hook runs: they set the security headers themselves
+    frameworkErrors: (error, request, reply) => frameworkErrors(error, request.id, reply as unknown as FastifyReply, headers),
+    clientErrorHandler: (err, socket) => clientErrorHandler(err, socket, headers),
     // A request's headers and body arrive within REQUEST_TIMEOUT_MS or the connection gets a
     // 408: a client that sends less than its Content-Length cannot hold a connection for long.
     serverFactory: handler => createServer({

@@ -178,11 +178,11 @@ export default fp(async function errorsPlugin (app: FastifyInstance) {
  * before any hook runs: problem+json with the request id like every other answer.
  * Set as Fastify's `frameworkErrors` option.
  */
-export function frameworkErrors (error: FastifyError, requestId: string, reply: FastifyReply) {
+export function frameworkErrors (error: FastifyError, requestId: string, reply: FastifyReply, headers: Array<[string, string]>) {
   const mapped = FASTIFY_CODES[error.code] ?? { status: 400, code: 'BAD_REQUEST', detail: 'bad request' }
   reply.header('x-request-id', requestId)
-  // no hook runs before this answer, so the header the helmet plugin adds everywhere else is set here
-  reply.header('x-content-type-options', 'nosniff')
+  // no hook runs before this answer: the security headers every other answer gets are set here
+  for (const [name, value] of headers) reply.header(name, value)
   sendProblem(reply, problem(mapped.status, mapped.code, mapped.detail ?? error.message))
 }
 
@@ -198,7 +198,7 @@ const CLIENT_ERRORS: Record<string, number> = {
  * problem+json with a fresh request id, then the connection is closed.
  * Set as Fastify's `clientErrorHandler` option.
  */
-export function clientErrorHandler (err: Error & { code?: string }, socket: Socket) {
+export function clientErrorHandler (err: Error & { code?: string }, socket: Socket, headers: Array<[string, string]>) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   const status = CLIENT_ERRORS[err.code ?? ''] ?? 400
   const body = JSON.stringify(problem(status, CODES_BY_STATUS[status] ?? 'BAD_REQUEST',
@@ -209,7 +209,7 @@ export function clientErrorHandler (err: Error & { code?: string }, socket: Sock
     'Content-Type: application/problem+json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     `x-request-id: ${randomUUID()}`,
-    'X-Content-Type-Options: nosniff',
+    ...headers.map(([name, value]) => `${name}: ${value}`),
     'Connection: close',
     '',
     body

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import helmet from '@fastify/helmet'
 import type { FastifyInstance } from 'fastify'
 
 /**
@@ -48,14 +49,19 @@ export default fp(async function openapiPlugin (app: FastifyInstance) {
       ]
     }
   })
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    uiConfig: { persistAuthorization: false },
-    // Swagger UI's own policy for its pages (scripts and styles from itself only), without
-    // upgrade-insecure-requests (the issuer may be plain http on loopback) and never framed
-    staticCSP: true,
-    transformStaticCSP: header => header
-      .replace(/\s*upgrade-insecure-requests;?/, '')
-      .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+  // Swagger UI's pages are HTML: in a scope of their own they get helmet's full set (frame
+  // protection, referrer policy, ...), with Swagger UI's own content security policy (scripts
+  // and styles from itself only), without upgrade-insecure-requests (the issuer may be plain
+  // http on loopback), and never framed.
+  await app.register(async function docsPages (scope) {
+    await scope.register(helmet, { global: true, contentSecurityPolicy: false, frameguard: { action: 'deny' }, strictTransportSecurity: false })
+    await scope.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { persistAuthorization: false },
+      staticCSP: true,
+      transformStaticCSP: header => header
+        .replace(/\s*upgrade-insecure-requests;?/, '')
+        .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+    })
   })
 }, { name: 'openapi', dependencies: ['config'] })

@@ -38,6 +38,9 @@ export default fp(async function rateLimitPlugin (app: FastifyInstance) {
     timeWindow: config.rateLimit.windowSeconds * 1000,
     keyGenerator: callerKey,
     enableDraftSpec: true,
+    // the RateLimit-* headers on the 429 only (API.md): three headers on every answer cost the
+    // hot path more than the counting does
+    addHeadersOnExceeding: { 'ratelimit-limit': false, 'ratelimit-remaining': false, 'ratelimit-reset': false },
     ...(app.redis !== null ? { redis: app.redis, nameSpace: `${config.redisKeyPrefix}rl:`, skipOnError: true } : {}),
     errorResponseBuilder: (_request, context) => new RateLimited(`rate limit exceeded; retry in ${context.after}`)
   })
