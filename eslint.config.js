@@ -2,5 +2,5 @@ import neostandard from 'neostandard'
 
 export default neostandard({
   ts: true,
-  ignores: ['dist/**', 'node_modules/**', 'drizzle/**', 'data/**', '.tap/**']
+  ignores: ['dist/**', 'node_modules/**', 'drizzle/**', 'data/**', '.tap/**', 'src/client/openapi.ts', '.tmp/**']
 })

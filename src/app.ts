@@ -7,6 +7,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/client.js'
 import configPlugin from './plugins/config.js'
+import schemasPlugin from './plugins/schemas.js'
+import { namedSchemas } from './schemas/registry.js'
 import dbPlugin from './plugins/db.js'
 import seedPlugin from './plugins/seed.js'
 import tokensPlugin from './plugins/tokens.js'
@@ -98,6 +100,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
 
   // infrastructure
   await app.register(configPlugin, { config })
+  await app.register(schemasPlugin)
   await app.register(errorsPlugin)
   await app.register(securityHeaders)
   await app.register(inputGuard)
@@ -143,6 +146,8 @@ async function queryCoercingCompiler () {
   const make = (coerce: boolean) => {
     const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: false, strict: false })
     formats.default(ajv)
+    // the named schemas that route schemas $ref (the schemas plugin gives Fastify the same list)
+    for (const schema of namedSchemas()) ajv.addSchema(schema)
     return ajv
   }
   const strict = make(false)

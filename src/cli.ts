@@ -7,13 +7,16 @@ import { describeDatabaseError, isUniqueViolation } from './lib/db-errors.js'
 import { roleAssignments, roles, users } from './db/schema/index.js'
 import { seedDatabase } from './db/seed.js'
 import { checkPasswordPolicy, createPasswordHasher } from './security/passwords.js'
-import { ensureSigningKey, rotateSigningKey } from './tokens/key-store.js'
+import { activatesAt, ensureSigningKey, rotateSigningKey } from './tokens/key-store.js'
 
 const USAGE = `Usage: warden <command>
   migrate                 apply migrations (and seed an empty database)
   create-admin --email E --username U [--password P]
                           create a global administrator (password from WARDEN_ADMIN_PASSWORD or --password)
-  rotate-keys             make a new signing key the signer; older keys stay published until their tokens expire
+  rotate-keys [--immediate]
+                          announce a new signing key: published in the JWKS at once, it signs
+                          KEY_ACTIVATION_DELAY seconds later; --immediate signs with it at once
+                          (a compromised key). Older keys stay published until their tokens expire
   --help                  print this and exit
 Configuration comes from the environment, as for the server (see README). With embedded PGlite
 (no DATABASE_URL), stop the server first: one process at a time may open its data directory.`
@@ -72,8 +75,15 @@ async function main () {
         return 0
       }
       case 'rotate-keys': {
-        const row = await rotateSigningKey(handle.db, config.signingAlg, config.keyEncryptionSecret, config.accessTokenTtl)
-        process.stdout.write(`new signing key ${row.kid} (${row.alg}) is active\n`)
+        const { values } = parseArgs({ args: rest, options: { immediate: { type: 'boolean', default: false } } })
+        const row = await rotateSigningKey(handle.db, config.signingAlg, config.keyEncryptionSecret, {
+          accessTokenTtl: config.accessTokenTtl,
+          activationDelay: values.immediate ? 0 : config.keyActivationDelay
+        })
+        const at = activatesAt(row).toISOString()
+        process.stdout.write(values.immediate
+          ? `new signing key ${row.kid} (${row.alg}) signs from now (${at})\n`
+          : `new signing key ${row.kid} (${row.alg}) announced; it signs from ${at}\n`)
         return 0
       }
       default:

@@ -22,7 +22,8 @@ export const EnvSchema = Type.Object({
   REFRESH_REUSE_GRACE: Type.Integer({ minimum: 0, maximum: 3600, default: 5 }),
   METRICS_PUBLIC: Type.String({ default: 'false', pattern: '^(true|false)$' }),
   KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 16 })),
-  SIGNING_ALG: Type.Union([Type.Literal('EdDSA'), Type.Literal('RS256'), Type.Literal('ES256')], { default: 'EdDSA' }),
+  SIGNING_ALG: Type.Union([Type.Literal('EdDSA'), Type.Literal('RS256'), Type.Literal('ES256')], { default: 'ES256' }),
+  KEY_ACTIVATION_DELAY: Type.Integer({ minimum: 0, maximum: 86_400, default: 600 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' }),
   ARGON2_MEMORY_COST: Type.Integer({ minimum: 19456, maximum: 4_194_304, default: 19456 }),
   ARGON2_TIME_COST: Type.Integer({ minimum: 2, maximum: 100, default: 2 }),
@@ -59,6 +60,8 @@ export interface Config {
   metricsPublic: boolean
   keyEncryptionSecret: string | null
   signingAlg: 'EdDSA' | 'RS256' | 'ES256'
+  /** seconds between announcing a rotated key in the JWKS and signing with it */
+  keyActivationDelay: number
   logLevel: string
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
   /** argon2 jobs allowed at once (the rest queue): keeps a login flood from starving other routes */
@@ -121,6 +124,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
     metricsPublic: env.METRICS_PUBLIC === 'true',
     keyEncryptionSecret: env.KEY_ENCRYPTION_SECRET ?? null,
     signingAlg: env.SIGNING_ALG,
+    keyActivationDelay: env.KEY_ACTIVATION_DELAY,
     logLevel: env.LOG_LEVEL,
     argon2: { memoryCost: env.ARGON2_MEMORY_COST, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     argon2MaxConcurrency: env.ARGON2_MAX_CONCURRENCY,

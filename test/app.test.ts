@@ -11,6 +11,6 @@ t.test('boots, seeds, serves health and discovery', async t => {
   const jwks = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
   t.equal(jwks.statusCode, 200)
   t.equal(jwks.json().keys.length, 1)
-  t.equal(jwks.json().keys[0].crv, 'Ed25519')
+  t.match(jwks.json().keys[0], { kty: 'EC', crv: 'P-256', alg: 'ES256' }, 'ES256 by default')
   t.notOk(jwks.json().keys[0].d, 'no private part')
 })

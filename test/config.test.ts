@@ -30,7 +30,8 @@ t.test('defaults per the documented table', async t => {
     refreshReuseGrace: 5,
     metricsPublic: false,
     keyEncryptionSecret: null,
-    signingAlg: 'EdDSA',
+    signingAlg: 'ES256',
+    keyActivationDelay: 600,
     logLevel: 'info'
   })
   t.equal(loadConfig({ HOST: '0.0.0.0', PORT: '8080' }).issuer, 'http://0.0.0.0:8080', 'the issuer follows HOST and PORT')
@@ -54,7 +55,8 @@ t.test('values are read and converted', async t => {
     REFRESH_REUSE_GRACE: '0',
     METRICS_PUBLIC: 'true',
     KEY_ENCRYPTION_SECRET: 'sixteen-or-more-chars',
-    SIGNING_ALG: 'ES256',
+    SIGNING_ALG: 'EdDSA',
+    KEY_ACTIVATION_DELAY: '0',
     LOG_LEVEL: 'warn',
     ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com'
   })
@@ -71,7 +73,8 @@ t.test('values are read and converted', async t => {
     refreshReuseGrace: 0,
     metricsPublic: true,
     keyEncryptionSecret: 'sixteen-or-more-chars',
-    signingAlg: 'ES256',
+    signingAlg: 'EdDSA',
+    keyActivationDelay: 0,
     logLevel: 'warn'
   })
   t.same(config.allowedOrigins, ['https://app.example.com', 'https://admin.example.com'])
@@ -90,6 +93,9 @@ t.test('a bad value throws a ConfigError naming the variable', async t => {
     ['DATABASE_URL', 'not a url'],
     ['SIGNING_ALG', 'HS256'],
     ['SIGNING_ALG', 'none'],
+    ['KEY_ACTIVATION_DELAY', '-1'],
+    ['KEY_ACTIVATION_DELAY', '86401'],
+    ['KEY_ACTIVATION_DELAY', '1.5'],
     ['LOG_LEVEL', 'verbose'],
     ['ACCESS_TOKEN_TTL', '0'],
     ['ACCESS_TOKEN_TTL', 'soon'],

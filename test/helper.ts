@@ -29,7 +29,9 @@ export async function createTestDatabase (t: Teardown, opts: { onQuery?: () => v
   await admin.unsafe(`create database "${name}"`)
   const url = new URL(serverUrl)
   url.pathname = '/' + name
-  const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: 'memory://', poolSize: 5, onQuery: opts.onQuery })
+  // a generous deadline: test files run two at a time against one server on a loaded machine
+  // (test/outage.test.ts opens its own handles with a short one)
+  const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: 'memory://', poolSize: 5, timeoutMs: 10_000, onQuery: opts.onQuery })
   t.teardown(async () => {
     await handle.close()
     await admin.unsafe(`drop database if exists "${name}" with (force)`)

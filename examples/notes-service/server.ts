@@ -24,7 +24,7 @@ interface Note { id: string, tenantId: string, authorId: string, text: string, c
 export async function buildNotesService (opts: NotesServiceOptions) {
   const app = Fastify({ logger: opts.logger ?? false })
   // registered first: it checks the declaration of every route registered after it
-  await app.register(wardenVerifier, { issuer: opts.issuer, audience: opts.audience, jwksUrl: opts.jwksUrl, algorithms: ['EdDSA'] })
+  await app.register(wardenVerifier, { issuer: opts.issuer, audience: opts.audience, jwksUrl: opts.jwksUrl, algorithms: ['ES256'] })
 
   const notes: Note[] = []
 

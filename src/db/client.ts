@@ -282,10 +282,19 @@ function createListener (url: string, timeoutMs: number) {
     retry.unref()
   }
 
+  // A closed connection is noticed at once (onclose); a silent one by the heartbeat. Two missed
+  // beats in a row, not one: a database that is merely slow under load must not send every
+  // instance into reading through its caches, which would only add to the load.
+  let missed = 0
   const heartbeat = setInterval(() => {
     const instance = sql
     if (!up || instance === null) return
-    deadline(instance`select 1`, timeoutMs).catch(() => { if (sql === instance) lost() })
+    deadline(instance`select 1`, timeoutMs).then(() => { missed = 0 }, () => {
+      if (sql === instance && ++missed >= 2) {
+        missed = 0
+        lost()
+      }
+    })
   }, LISTENER_HEARTBEAT_MS)
   heartbeat.unref()
 

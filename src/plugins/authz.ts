@@ -215,14 +215,18 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
       const global = config.global === true
       added.push(enforce({ requirement, names, global }))
       if (route.schema) {
+        // `all`/`any`, not JSON Schema's allOf/anyOf, which SDK generators read as schemas
         (route.schema as Record<string, unknown>)['x-permissions'] = {
-          ...(Array.isArray(decl) ? { allOf: names } : { anyOf: names }),
+          ...(Array.isArray(decl) ? { all: names } : { any: names }),
           ...(global ? { global: true } : {})
         }
       }
     }
-    if (!config.public && route.schema) {
-      (route.schema as Record<string, unknown>).security = [{ bearerAuth: [] }, { oauth2: [] }]
+    if (route.schema) {
+      const schema = route.schema as Record<string, unknown>
+      // public operations say so (`[]`), or generators and linters assume the global default
+      if (!config.public) schema.security = [{ bearerAuth: [] }, { oauth2: [] }]
+      else if (schema.security === undefined) schema.security = []
     }
     route.preHandler = [...added, ...preHandlers]
   })

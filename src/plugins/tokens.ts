@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { createSigner, createVerifier, TokenError } from 'fast-jwt'
 import { InvalidToken, TokenExpired } from '../errors.js'
-import { ensureSigningKey, keyStatus, loadLiveKeys, rotateSigningKey, type StoredKey } from '../tokens/key-store.js'
+import { activatesAt, ensureSigningKey, isRetired, keyStatus, loadLiveKeys, rotateSigningKey, signerAt, type StoredKey } from '../tokens/key-store.js'
 import { publicJwkView, publicPemFromJwk, SUPPORTED_ALGS, type SigningAlg } from '../tokens/keys.js'
 import { GenerationalCache } from '../lib/generational-cache.js'
 
@@ -35,7 +35,7 @@ export interface AccessClaims {
 }
 
 type Verify = (token: string) => Record<string, unknown>
-interface KeyEntry { key: StoredKey, verify: Verify, sign: ((payload: Record<string, unknown>) => string) | null }
+interface KeyEntry { key: StoredKey, verify: Verify, sign: ((payload: Record<string, unknown>) => string) | null, from: number }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,9 +46,12 @@ declare module 'fastify' {
       /** The hot path: the principal of an exact token verified before and not expired, else undefined. */
       cachedAccessToken: (token: string) => Principal | undefined
       jwks: () => { keys: Array<Record<string, unknown>> }
+      /** the JWKS Cache-Control: max-age at most half of KEY_ACTIVATION_DELAY */
+      jwksCacheControl: string
       keys: () => StoredKey[]
       reload: () => Promise<void>
-      rotate: () => Promise<{ kid: string, alg: string, createdAt: Date }>
+      /** announces a new key (signs after KEY_ACTIVATION_DELAY), or signs with it at once */
+      rotate: (opts?: { immediate?: boolean }) => Promise<{ kid: string, alg: string, createdAt: Date, activatesAt: Date }>
     }
   }
 }
@@ -81,12 +84,16 @@ function parseHeader (token: string): Record<string, unknown> {
 export default fp(async function tokensPlugin (app: FastifyInstance) {
   const { config } = app
   let entries = new Map<string, KeyEntry>()
-  let signer: KeyEntry | null = null
+  // the keys that can sign (the current one and the announced ones), latest activation first
+  let signers: KeyEntry[] = []
   // Keyed by the token's last characters (part of its signature): hashing a whole JWT for a Map
   // lookup costs more than everything else a cached request does. A hit counts only if the
   // cached token equals the presented one exactly; expiry is checked on every hit.
   // 50,000 to 100,000 tokens; a hit is one Map lookup (see GenerationalCache)
   const cache = new GenerationalCache<string, { token: string, principal: Principal }>(50_000)
+
+  // A verifier that honours max-age has refetched the JWKS, and so knows an announced key, before it signs.
+  const jwksCacheControl = `public, max-age=${Math.min(300, Math.floor(config.keyActivationDelay / 2))}`
 
   if (config.keyEncryptionSecret === null) app.log.warn('KEY_ENCRYPTION_SECRET is not set: private signing keys are stored unencrypted')
   await ensureSigningKey(app.db, config.signingAlg, config.keyEncryptionSecret)
@@ -102,9 +109,9 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
     return next
   }
   async function applyKeys () {
-    const keys = await loadLiveKeys(app.db, config.keyEncryptionSecret)
+    const now = Date.now()
+    const keys = await loadLiveKeys(app.db, config.keyEncryptionSecret, new Date(now))
     const next = new Map<string, KeyEntry>()
-    let nextSigner: KeyEntry | null = null
     for (const key of keys) {
       if (!SUPPORTED_ALGS.includes(key.alg)) continue
       const entry: KeyEntry = {
@@ -117,9 +124,10 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
           requiredClaims: ['exp', 'iat', 'iss', 'aud', 'sub', 'jti'],
           clockTolerance: SKEW_MS
         }) as Verify,
-        sign: null
+        sign: null,
+        from: activatesAt(key).getTime()
       }
-      if (key.privatePem && keyStatus(key) === 'active' && nextSigner === null) {
+      if (key.privatePem) {
         entry.sign = createSigner({
           key: key.privatePem,
           algorithm: key.alg,
@@ -129,19 +137,29 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
           aud: config.audience,
           expiresIn: config.accessTokenTtl * 1000
         }) as (payload: Record<string, unknown>) => string
-        nextSigner = entry
       }
       next.set(key.kid, entry)
     }
-    if (!nextSigner) throw new Error('no usable signing key: is KEY_ENCRYPTION_SECRET the one the keys were encrypted with?')
+    const nextSigners = [...next.values()].filter(e => e.sign !== null)
+      .sort((a, b) => b.from - a.from || b.key.createdAt.getTime() - a.key.createdAt.getTime())
+    if (signerOf(nextSigners, now) === null) throw new Error('no usable signing key: is KEY_ENCRYPTION_SECRET the one the keys were encrypted with?')
     // a key that is gone (retired, or removed by hand) must not live on in verified tokens
     if ([...entries.keys()].some(kid => !next.has(kid))) cache.clear()
     entries = next
-    signer = nextSigner
+    signers = nextSigners
   }
+
+  /** The signer at `now`, chosen at signing time: an announced key signs from its activation on, not before. */
+  function signerOf (list: KeyEntry[], now: number): KeyEntry | null {
+    const entry = list.find(e => e.from <= now)
+    return entry === undefined || isRetired(entry.key, now) ? null : entry
+  }
+  const currentSigner = (now = Date.now()) => signerOf(signers, now)
+
   await reload()
-  if (signer!.key.alg !== config.signingAlg) {
-    app.log.warn({ kid: signer!.key.kid, alg: signer!.key.alg }, `the active signing key is ${signer!.key.alg}, not SIGNING_ALG ${config.signingAlg}: rotate the keys to switch`)
+  const startSigner = currentSigner()!.key
+  if (startSigner.alg !== config.signingAlg) {
+    app.log.warn({ kid: startSigner.kid, alg: startSigner.alg }, `the active signing key is ${startSigner.alg}, not SIGNING_ALG ${config.signingAlg}: rotate the keys to switch`)
   }
 
   app.changes.subscribe(payload => {
@@ -152,7 +170,11 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
 
   function signAccessToken (claims: AccessClaims) {
     const jti = randomUUID()
-    const now = Math.floor(Date.now() / 1000)
+    const nowMs = Date.now()
+    const signer = currentSigner(nowMs)
+    // every reload checks that a signer exists now, and signers only ever hand over to a newer one
+    if (signer === null) throw new Error('no signing key is active')
+    const now = Math.floor(nowMs / 1000)
     const payload: Record<string, unknown> = {
       sub: claims.sub,
       tid: claims.tid,
@@ -164,7 +186,7 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
     }
     if (claims.sid) payload.sid = claims.sid
     if (claims.clientVersion !== undefined) payload.cver = claims.clientVersion
-    return { token: signer!.sign!(payload), expiresIn: config.accessTokenTtl, jti }
+    return { token: signer.sign!(payload), expiresIn: config.accessTokenTtl, jti }
   }
 
   /** The principal of a token verified before and not expired; undefined otherwise (never throws). */
@@ -204,17 +226,27 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
     signAccessToken,
     verifyAccessToken,
     cachedAccessToken,
-    jwks: () => ({
-      keys: [...entries.values()]
-        .filter(e => keyStatus(e.key) !== 'retired')
-        .map(e => publicJwkView({ ...e.key.publicJwk, kid: e.key.kid, alg: e.key.alg, use: 'sig' }) as Record<string, unknown>)
-    }),
+    jwks: () => {
+      const now = Date.now()
+      const live = [...entries.values()].filter(e => !isRetired(e.key, now))
+      const signer = signerAt(live.map(e => e.key), now)
+      // the signing key first, for the rare verifier that ignores kid, then the announced ones
+      const rank = (e: KeyEntry) => ({ active: 0, next: 1, published: 2, retired: 3 })[keyStatus(e.key, signer, now)]
+      return {
+        keys: live.sort((a, b) => rank(a) - rank(b))
+          .map(e => publicJwkView({ ...e.key.publicJwk, kid: e.key.kid, alg: e.key.alg, use: 'sig' }) as Record<string, unknown>)
+      }
+    },
+    jwksCacheControl,
     keys: () => [...entries.values()].map(e => e.key),
     reload,
-    async rotate () {
-      const row = await rotateSigningKey(app.db, config.signingAlg as SigningAlg, config.keyEncryptionSecret, config.accessTokenTtl)
+    async rotate (opts = {}) {
+      const row = await rotateSigningKey(app.db, config.signingAlg as SigningAlg, config.keyEncryptionSecret, {
+        accessTokenTtl: config.accessTokenTtl,
+        activationDelay: opts.immediate === true ? 0 : config.keyActivationDelay
+      })
       await reload()
-      return { kid: row.kid, alg: row.alg, createdAt: row.createdAt }
+      return { kid: row.kid, alg: row.alg, createdAt: row.createdAt, activatesAt: activatesAt(row) }
     }
   })
 }, { name: 'tokens', dependencies: ['config', 'db'] })

@@ -1,9 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { PageQuerySchema, UuidSchema } from './common.js'
-import { EmailSchema, FullNameSchema, PasswordSchema, UsernameSchema } from './auth.js'
-
-const Timestamp = Type.String({ format: 'date-time' })
-const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
+import { NullableTimestamp, PageQuerySchema, pageOf, Timestamp, UuidSchema } from './common.js'
+import { EmailSchema, FullNameSchema, PasswordSchema, UserSchema, UsernameSchema } from './auth.js'
+import { named, ref } from './registry.js'
 
 export const RoleNameSchema = Type.String({ pattern: '^[a-z0-9_-]{1,64}$', maxLength: 64, description: 'lower case letters, digits, `_` and `-`' })
 export const PermissionNameSchema = Type.String({
@@ -26,30 +24,31 @@ export const UserListQuerySchema = Type.Composite([
   Type.Object({ q: Type.Optional(Type.String({ maxLength: 200, description: 'substring of email, username or full name (case-insensitive)' })) })
 ])
 
-export const CreateUserBodySchema = Type.Object({
+export const CreateUserBodySchema = named('CreateUserRequest', Type.Object({
   email: EmailSchema,
   username: UsernameSchema,
   password: PasswordSchema,
   fullName: Type.Optional(Type.Union([FullNameSchema, Type.Null()])),
   isActive: Type.Optional(Type.Boolean())
-}, { additionalProperties: false })
+}, { additionalProperties: false }))
 
-export const UpdateUserBodySchema = Type.Object({
+export const UpdateUserBodySchema = named('UpdateUserRequest', Type.Object({
   email: Type.Optional(EmailSchema),
   username: Type.Optional(UsernameSchema),
   fullName: Type.Optional(Type.Union([FullNameSchema, Type.Null()])),
   isActive: Type.Optional(Type.Boolean({ description: 'false disables the user: every token of theirs stops working at once' }))
-}, { additionalProperties: false, minProperties: 1 })
+}, { additionalProperties: false, minProperties: 1 }))
 
 // role assignments and effective permissions
 
-export const AssignmentSchema = Type.Object({
+export const AssignmentSchema = named('Assignment', Type.Object({
   role: Type.String(),
   tenant: Type.Union([UuidSchema, Type.Null()], { description: 'tenant id; null: global (every tenant)' }),
   expiresAt: NullableTimestamp,
   createdAt: Timestamp
-})
+}, { description: 'A role held by a user, globally or in one tenant' }))
 export type Assignment = Static<typeof AssignmentSchema>
+export const AssignmentPageSchema = pageOf(AssignmentSchema)
 
 export const AssignmentListQuerySchema = Type.Composite([
   PageQuerySchema,
@@ -58,14 +57,14 @@ export const AssignmentListQuerySchema = Type.Composite([
 
 export const UserRoleParamsSchema = Type.Object({ id: UuidSchema, role: Type.String({ maxLength: 64 }) })
 
-export const AssignBodySchema = Type.Object({
+export const AssignBodySchema = named('AssignRoleRequest', Type.Object({
   tenant: Type.Optional(TenantRefSchema),
   expiresAt: Type.Optional(Type.Union([Timestamp, Type.Null()], { description: 'the assignment stops applying at this instant; must be in the future' }))
-}, { additionalProperties: false })
+}, { additionalProperties: false }))
 
 export const TenantQuerySchema = Type.Object({ tenant: Type.Optional(TenantRefSchema) })
 
-export const EffectivePermissionsSchema = Type.Object({
+export const EffectivePermissionsSchema = named('EffectivePermissions', Type.Object({
   tenant: Type.Union([UuidSchema, Type.Null()], { description: 'the tenant the set is computed for' }),
   permissions: Type.Array(Type.Object({
     name: Type.String(),
@@ -76,34 +75,40 @@ export const EffectivePermissionsSchema = Type.Object({
       condition: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])
     }))
   }))
-})
+}, { description: 'A user\'s effective permissions, each with the role paths that grant it' }))
 
 // roles
 
-export const RoleSchema = Type.Object({
+export const GrantSchema = named('Grant', Type.Object({
+  permission: Type.String(),
+  condition: Type.Record(Type.String(), Type.Unknown(), { description: 'docs/conditions.md' })
+}, { description: 'A conditional grant of a role' }))
+
+export const RoleSchema = named('Role', Type.Object({
   name: Type.String(),
   description: Type.String(),
   permissions: Type.Array(Type.String(), { description: 'the role\'s own unconditional grants' }),
-  grants: Type.Array(Type.Object({ permission: Type.String(), condition: Type.Record(Type.String(), Type.Unknown()) }), { description: 'the role\'s own conditional grants' }),
+  grants: Type.Array(ref(GrantSchema), { description: 'the role\'s own conditional grants' }),
   inherits: Type.Array(Type.String(), { description: 'direct parents; their grants are the role\'s too' }),
   createdAt: Timestamp,
   updatedAt: Timestamp
-})
+}, { description: 'A role: its grants and the roles it inherits from' }))
 export type Role = Static<typeof RoleSchema>
+export const RolePageSchema = pageOf(RoleSchema)
 
 export const RoleParamsSchema = Type.Object({ name: Type.String({ maxLength: 64 }) })
 
 const PermissionList = Type.Array(PermissionNameSchema, { maxItems: 200, uniqueItems: true })
 const RoleList = Type.Array(RoleNameSchema, { maxItems: 50, uniqueItems: true })
 
-export const CreateRoleBodySchema = Type.Object({
+export const CreateRoleBodySchema = named('CreateRoleRequest', Type.Object({
   name: RoleNameSchema,
   description: Type.Optional(Description),
   permissions: Type.Optional(PermissionList),
   inherits: Type.Optional(RoleList)
-}, { additionalProperties: false })
+}, { additionalProperties: false }))
 
-export const UpdateRoleBodySchema = Type.Object({
+export const UpdateRoleBodySchema = named('UpdateRoleRequest', Type.Object({
   name: Type.Optional(RoleNameSchema),
   description: Type.Optional(Description),
   permissions: Type.Optional(Type.Array(PermissionNameSchema, {
@@ -112,44 +117,54 @@ export const UpdateRoleBodySchema = Type.Object({
     description: 'replaces the unconditional grants (conditional ones are kept unless listed here)'
   })),
   inherits: Type.Optional(Type.Array(RoleNameSchema, { maxItems: 50, uniqueItems: true, description: 'replaces the parents' }))
-}, { additionalProperties: false, minProperties: 1 })
+}, { additionalProperties: false, minProperties: 1 }))
 
 export const RoleGrantParamsSchema = Type.Object({ name: Type.String({ maxLength: 64 }), permission: Type.String({ maxLength: 128 }) })
 
-export const GrantBodySchema = Type.Object({
+export const GrantBodySchema = named('GrantRequest', Type.Object({
   condition: Type.Optional(ConditionSchema)
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'An optional body: without a condition the grant is unconditional' }))
 
 // permissions
 
-export const PermissionSchema = Type.Object({ name: Type.String(), description: Type.String() })
+export const PermissionSchema = named('Permission', Type.Object({
+  name: Type.String({ examples: ['posts:read'] }),
+  description: Type.String()
+}, { description: 'A permission of the catalog (`resource:action`)' }))
+export const PermissionPageSchema = pageOf(PermissionSchema)
 
 export const PermissionParamsSchema = Type.Object({ name: Type.String({ maxLength: 128 }) })
 
-export const CreatePermissionBodySchema = Type.Object({
+export const CreatePermissionBodySchema = named('CreatePermissionRequest', Type.Object({
   name: PermissionNameSchema,
   description: Type.Optional(Description)
-}, { additionalProperties: false })
+}, { additionalProperties: false }))
 
 // tenants
 
-export const TenantSchema = Type.Object({
+export const TenantSchema = named('Tenant', Type.Object({
   id: UuidSchema,
-  slug: Type.String(),
-  name: Type.String(),
+  slug: Type.String({ examples: ['acme'] }),
+  name: Type.String({ examples: ['Acme'] }),
   isDefault: Type.Boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp
-})
+}, { description: 'A tenant' }))
 export type TenantView = Static<typeof TenantSchema>
+export const TenantPageSchema = pageOf(TenantSchema)
 
 const TenantName = Type.String({ minLength: 1, maxLength: 200 })
 
-export const CreateTenantBodySchema = Type.Object({ slug: TenantSlugSchema, name: TenantName }, { additionalProperties: false })
+export const CreateTenantBodySchema = named('CreateTenantRequest', Type.Object({ slug: TenantSlugSchema, name: TenantName }, { additionalProperties: false }))
 
-export const UpdateTenantBodySchema = Type.Object({
+export const UpdateTenantBodySchema = named('UpdateTenantRequest', Type.Object({
   slug: Type.Optional(TenantSlugSchema),
   name: Type.Optional(TenantName)
-}, { additionalProperties: false, minProperties: 1 })
+}, { additionalProperties: false, minProperties: 1 }))
 
 export const TenantParamsSchema = Type.Object({ id: TenantRefSchema })
+
+export const MemberSchema = named('Member', Type.Composite([UserSchema, Type.Object({
+  roles: Type.Array(Type.String(), { description: 'the roles the user holds in this tenant' })
+})], { description: 'A member of a tenant: a user holding an assignment in it' }))
+export const MemberPageSchema = pageOf(MemberSchema)

@@ -23,11 +23,14 @@ const victimClaims = decodeJwt(victim.token)
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
 
 type Signer = (input: Buffer) => Buffer
-const withKey = (key: KeyObject, digest: string | null = null): Signer => input => sign(digest, input, key)
+// JWS signatures: Ed25519 as is, ECDSA as r || s (IEEE P1363, RFC 7518 §3.4), RSA with SHA-256
+const withKey = (key: KeyObject): Signer => input => key.asymmetricKeyType === 'ed25519'
+  ? sign(null, input, key)
+  : sign('sha256', input, key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key)
 const hmac = (secret: Buffer | string): Signer => input => createHmac('sha256', secret).update(input).digest()
 
 function forge (payload: Record<string, unknown>, header: Record<string, unknown> = {}, signer: Signer = withKey(realKey)): string {
-  const input = b64({ alg: 'EdDSA', typ: 'at+jwt', kid, ...header }) + '.' + b64(payload)
+  const input = b64({ alg: 'ES256', typ: 'at+jwt', kid, ...header }) + '.' + b64(payload)
   return input + '.' + signer(Buffer.from(input)).toString('base64url')
 }
 
@@ -80,8 +83,12 @@ t.test('algorithm attacks', async t => {
   await refused(t, valid.slice(0, valid.lastIndexOf('.') + 1), 'signature stripped')
   await refused(t, valid.slice(0, valid.lastIndexOf('.') + 1) + 'AAAA', 'signature replaced')
 
-  const attacker = generateKeyPairSync('ed25519')
-  await refused(t, forge(payload, {}, withKey(attacker.privateKey)), 'signature from another Ed25519 key with the real kid')
+  const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  await refused(t, forge(payload, {}, withKey(attacker.privateKey)), 'signature from another P-256 key with the real kid')
+  // CVE-2022-21449 ("psychic signatures"): r = s = 0 must not verify
+  await refused(t, valid.slice(0, valid.lastIndexOf('.') + 1) + Buffer.alloc(64).toString('base64url'), 'ECDSA signature r = s = 0')
+  const der: Signer = input => sign('sha256', input, realKey)
+  await refused(t, forge(payload, {}, der), 'ECDSA signature DER-encoded instead of r || s')
 
   const publicPem = createPublicKey(realKey).export({ format: 'pem', type: 'spki' }).toString()
   const publicJwk = JSON.stringify(keyRow.publicJwk)
@@ -96,9 +103,10 @@ t.test('algorithm attacks', async t => {
   }
 
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
-  await refused(t, forge(payload, { alg: 'RS256' }, withKey(rsa.privateKey, 'sha256')), 'RS256 header on the EdDSA key id')
-  await refused(t, forge(payload, { alg: 'ES256' }, withKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'sha256')), 'ES256 header')
-  await refused(t, forge(payload, { alg: 'Ed25519' }), 'a different spelling of the algorithm')
+  await refused(t, forge(payload, { alg: 'RS256' }, withKey(rsa.privateKey)), 'RS256 header on the ES256 key id')
+  await refused(t, forge(payload, { alg: 'EdDSA' }, withKey(generateKeyPairSync('ed25519').privateKey)), 'EdDSA header')
+  await refused(t, forge(payload, { alg: 'ES384' }), 'ES384 header on the ES256 key id')
+  await refused(t, forge(payload, { alg: 'es256' }), 'a different spelling of the algorithm')
 })
 
 t.test('claim checks', async t => {
@@ -121,7 +129,7 @@ t.test('claim checks', async t => {
   await refused(t, forge(claims({ sub: other.id })), 'sid that belongs to another user')
   await refused(t, forge(claims({ sid: undefined })), 'no sid: a client token for a client that does not exist')
   await refused(t, forge(claims({ sid: randomUUID() })), 'sid of no session')
-  await refused(t, b64({ alg: 'EdDSA', typ: 'at+jwt', kid }) + '.' + 'bm90IGpzb24' + '.' + 'AAAA', 'payload not JSON')
+  await refused(t, b64({ alg: 'ES256', typ: 'at+jwt', kid }) + '.' + 'bm90IGpzb24' + '.' + 'AAAA', 'payload not JSON')
 })
 
 t.test('header checks', async t => {
@@ -137,10 +145,10 @@ t.test('header checks', async t => {
   await refused(t, forge(payload, { kid: { $ne: null } }), 'kid not a string')
   await refused(t, forge(payload, { kid: '__proto__' }), 'kid __proto__')
   await refused(t, forge(payload, { kid: 'constructor' }), 'kid constructor')
-  await refused(t, b64('["EdDSA"]') + '.' + b64(payload) + '.AAAA', 'header not an object')
+  await refused(t, b64('["ES256"]') + '.' + b64(payload) + '.AAAA', 'header not an object')
   await refused(t, '!!!.' + b64(payload) + '.AAAA', 'header not base64url JSON')
 
-  const attacker = generateKeyPairSync('ed25519')
+  const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const attackerJwk = { ...attacker.publicKey.export({ format: 'jwk' }), kid: 'attacker' }
   await refused(t, forge(payload, { jwk: attackerJwk, kid: undefined }, withKey(attacker.privateKey)), 'embedded jwk, no kid')
   await refused(t, forge(payload, { jwk: attackerJwk, kid: 'attacker' }, withKey(attacker.privateKey)), 'embedded jwk with its kid')
@@ -184,10 +192,10 @@ t.test('where the token may come from', async t => {
   }
   await refused(t, 'a.b.c', 'three garbage parts')
 
-  const huge = forge(claims({ pad: 'x'.repeat(9000) }), {}, withKey(generateKeyPairSync('ed25519').privateKey))
+  const huge = forge(claims({ pad: 'x'.repeat(9000) }), {}, withKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey))
   t.ok(huge.length > 8192)
   await refused(t, huge, 'a token over 8 KB')
-  const hugeHeader = b64({ alg: 'EdDSA', typ: 'at+jwt', kid, pad: 'x'.repeat(9000) }) + '.' + b64(claims()) + '.AAAA'
+  const hugeHeader = b64({ alg: 'ES256', typ: 'at+jwt', kid, pad: 'x'.repeat(9000) }) + '.' + b64(claims()) + '.AAAA'
   await refused(t, hugeHeader, 'a header over 8 KB')
 
   t.test('over a real socket, an oversized header is 431, never 500', async t => {

@@ -239,7 +239,7 @@ t.test('the access token: header, claims, and jose verification', async t => {
   const tokens = await login(app, alice.username, alice.password)
   const header = decodeProtectedHeader(tokens.access_token)
   const jwks = (await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as JSONWebKeySet
-  t.equal(header.alg, 'EdDSA')
+  t.equal(header.alg, 'ES256', 'ES256 by default')
   t.equal(header.typ, 'at+jwt')
   t.equal(header.kid, jwks.keys[0].kid)
   t.notOk(header.jwk)
@@ -261,7 +261,7 @@ t.test('the access token: header, claims, and jose verification', async t => {
   t.not(decodeJwt(other.access_token).sid, claims.sid, 'each login is its own session')
 
   const local = await jwtVerify(tokens.access_token, createLocalJWKSet(jwks), {
-    issuer: ISSUER, audience: 'warden', typ: 'at+jwt', algorithms: ['EdDSA'], requiredClaims: ['exp', 'sub', 'iss', 'aud']
+    issuer: ISSUER, audience: 'warden', typ: 'at+jwt', algorithms: ['ES256'], requiredClaims: ['exp', 'sub', 'iss', 'aud']
   })
   t.equal(local.payload.sub, alice.id)
   await t.rejects(jwtVerify(tokens.access_token, createLocalJWKSet(jwks), { issuer: 'http://evil.test' }), 'issuer is checked by jose')
@@ -278,7 +278,7 @@ t.test('the access token: header, claims, and jose verification', async t => {
     t.ok((config.grant_types_supported as string[]).includes('refresh_token'))
     t.ok((config.scopes_supported as string[]).includes('users:read'))
     const remote = createRemoteJWKSet(new URL(address + '/.well-known/jwks.json'))
-    const verified = await jwtVerify(tokens.access_token, remote, { issuer: ISSUER, audience: 'warden', typ: 'at+jwt', algorithms: ['EdDSA'] })
+    const verified = await jwtVerify(tokens.access_token, remote, { issuer: ISSUER, audience: 'warden', typ: 'at+jwt', algorithms: ['ES256'] })
     t.equal(verified.payload.sid, claims.sid)
     t.equal(verified.protectedHeader.kid, header.kid)
   })

@@ -56,7 +56,7 @@ export const signingKeys = pgTable('signing_keys', {
   encrypted: boolean().notNull().default(false),
   createdAt: createdAt(),
   activatedAt: ts(),
-  // no token signed by this key is valid after this instant; null while it signs
+  // no token signed by this key is valid after this instant; null until a rotation announces its successor
   retiresAt: ts(),
   retiredAt: ts()
 })

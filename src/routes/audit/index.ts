@@ -1,41 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm'
 import { auditEvents } from '../../db/schema/index.js'
 import { decodeCursor, page } from '../../lib/cursor.js'
-import { PageOf, PageQuerySchema, protectedErrors } from '../../schemas/common.js'
+import { DEFAULT_PAGE_LIMIT, protectedErrors } from '../../schemas/common.js'
+import { AuditEventPageSchema, AuditQuerySchema } from '../../schemas/audit.js'
 import { holdsGlobally } from '../authz/scope.js'
-
-const AuditQuerySchema = Type.Composite([
-  PageQuerySchema,
-  Type.Object({
-    actor: Type.Optional(Type.String({ maxLength: 200, description: 'actor id (user or client)' })),
-    action: Type.Optional(Type.String({ maxLength: 100, description: 'e.g. user.create, authz.check' })),
-    target: Type.Optional(Type.String({ maxLength: 200, description: 'target id' })),
-    outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('denied'), Type.Literal('failure')])),
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'events at or after this instant' })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'events at or before this instant' }))
-  })
-])
-
-const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
-
-const AuditEventSchema = Type.Object({
-  id: Type.Integer(),
-  at: Type.String({ format: 'date-time' }),
-  actorId: Nullable(Type.String()),
-  actorKind: Nullable(Type.String()),
-  action: Type.String(),
-  targetType: Nullable(Type.String()),
-  targetId: Nullable(Type.String()),
-  tenantId: Nullable(Type.String()),
-  outcome: Type.String(),
-  before: Type.Unknown(),
-  after: Type.Unknown(),
-  detail: Nullable(Type.String()),
-  requestId: Nullable(Type.String()),
-  ip: Nullable(Type.String())
-})
+import { ref } from '../../schemas/registry.js'
 
 /**
  * The audit log, newest first. A reader whose audit:read comes only from a tenant role (and a
@@ -50,11 +20,11 @@ const auditRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Search the audit log',
       description: 'Filters combine with AND; `from`/`to` are ISO-8601 date-times, inclusive. Keyset pagination by event id, newest first.',
       querystring: AuditQuerySchema,
-      response: { 200: PageOf(AuditEventSchema), ...protectedErrors }
+      response: { 200: ref(AuditEventPageSchema), ...protectedErrors }
     }
   }, async request => {
     const principal = request.principal!
-    const { actor, action, target, outcome, from, to, limit, cursor } = request.query
+    const { actor, action, target, outcome, from, to, limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const after = cursor === undefined ? null : decodeCursor(cursor, 'int')
 
     const where: SQL[] = []

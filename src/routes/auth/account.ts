@@ -5,12 +5,13 @@ import { roleAssignments, roles, sessions, tenants, users } from '../../db/schem
 import { Conflict, InvalidPassword, NotFound, RegistrationDisabled, WeakPassword } from '../../errors.js'
 import { decodeCursor, page } from '../../lib/cursor.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
-import { PageOf, PageQuerySchema, ProblemSchema, protectedErrors } from '../../schemas/common.js'
-import { MeSchema, PasswordChangeBodySchema, PatchMeBodySchema, RegisterBodySchema, SessionSchema, UserSchema } from '../../schemas/auth.js'
+import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors } from '../../schemas/common.js'
+import { MeSchema, PasswordChangeBodySchema, PatchMeBodySchema, RegisterBodySchema, SessionPageSchema, UserSchema } from '../../schemas/auth.js'
 import { checkPasswordPolicy } from '../../security/passwords.js'
 import { userView } from '../../services/admin/users.js'
 import { revokeSessions, revokeUserSessions } from '../../services/sessions.js'
 import { defaultTenant } from '../../services/tenants.js'
+import { ref } from '../../schemas/registry.js'
 
 type UserRow = typeof users.$inferSelect
 
@@ -22,8 +23,9 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: ['auth'],
       operationId: 'register',
       summary: 'Register a user (the default role in the default tenant)',
-      body: RegisterBodySchema,
-      response: { 201: UserSchema, 400: ProblemSchema, 403: ProblemSchema, 409: ProblemSchema }
+      description: 'The new user gets the default role `user` in the default tenant. 403 REGISTRATION_DISABLED when self-registration is off; 400 WEAK_PASSWORD for a common password; 409 when the e-mail or username (case-insensitively) is taken.',
+      body: ref(RegisterBodySchema),
+      response: { 201: ref(UserSchema), 400: errorResponses[400], 403: errorResponses[403], 409: errorResponses[409] }
     }
   }, async (request, reply) => {
     if (!app.config.registrationEnabled) throw new RegistrationDisabled('self-registration is disabled')
@@ -54,12 +56,13 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: ['auth'],
       operationId: 'logout',
       summary: 'End the caller\'s session (?all=true: every session of the user)',
-      querystring: Type.Object({ all: Type.Boolean({ default: false }) }),
+      description: 'Ends the session of the token (its refresh-token family): the access token is refused from the next request on. `all=true` ends every session of the user.',
+      querystring: Type.Object({ all: Type.Optional(Type.Boolean({ default: false, description: 'end every session of the user, not only this one' })) }),
       response: { 204: Type.Null(), ...protectedErrors }
     }
   }, async (request, reply) => {
     const principal = request.principal!
-    const ended = request.query.all
+    const ended = request.query.all === true
       ? await revokeUserSessions(app.db, principal.sub, 'logout')
       : await revokeSessions(app.db, [principal.sid!], 'logout')
     await app.publishChanges(...ended.map(id => 'session:' + id))
@@ -79,7 +82,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: ['auth'],
       operationId: 'getMe',
       summary: 'The caller: user fields, tenant, roles, effective permissions and token scopes',
-      response: { 200: MeSchema, ...protectedErrors }
+      description: 'The user fields with the token\'s tenant, the roles held there or globally, the effective permissions in that tenant and the token\'s scopes. A client token gets 403.',
+      response: { 200: ref(MeSchema), ...protectedErrors }
     }
   }, async request => {
     const principal = request.principal!
@@ -110,8 +114,9 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: ['auth'],
       operationId: 'updateMe',
       summary: 'Change the caller\'s full name or email',
-      body: PatchMeBodySchema,
-      response: { 200: UserSchema, ...protectedErrors, 409: ProblemSchema }
+      description: 'Only `fullName` and `email`; anything else is a 400. 409 when the e-mail is taken.',
+      body: ref(PatchMeBodySchema),
+      response: { 200: ref(UserSchema), ...protectedErrors, 409: errorResponses[409] }
     }
   }, async request => {
     const principal = request.principal!
@@ -136,7 +141,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: ['auth'],
       operationId: 'changePassword',
       summary: 'Change the caller\'s password; ends the user\'s other sessions',
-      body: PasswordChangeBodySchema,
+      description: '400 INVALID_PASSWORD for a wrong current password, 400 WEAK_PASSWORD for a common new one. Every other session of the user ends, and a login verified with the old password while this ran opens none.',
+      body: ref(PasswordChangeBodySchema),
       response: { 204: Type.Null(), ...protectedErrors }
     }
   }, async (request, reply) => {
@@ -168,12 +174,13 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: ['auth'],
       operationId: 'listSessions',
       summary: 'The caller\'s live sessions, newest first',
+      description: 'The caller\'s sessions that have not ended or expired; `current` marks the one of the token making the request.',
       querystring: PageQuerySchema,
-      response: { 200: PageOf(SessionSchema), ...protectedErrors }
+      response: { 200: ref(SessionPageSchema), ...protectedErrors }
     }
   }, async request => {
     const principal = request.principal!
-    const { limit, cursor } = request.query
+    const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const after = cursor ? decodeCursor(cursor) : null
     const rows = await app.db.select().from(sessions)
       .where(and(
@@ -208,8 +215,9 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: ['auth'],
       operationId: 'deleteSession',
       summary: 'End one of the caller\'s sessions',
+      description: 'Ends one of the caller\'s own sessions; its access tokens are refused from the next request on. 404 for another user\'s session.',
       params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-      response: { 204: Type.Null(), ...protectedErrors, 404: ProblemSchema }
+      response: { 204: Type.Null(), ...protectedErrors, 404: errorResponses[404] }
     }
   }, async (request, reply) => {
     const principal = request.principal!

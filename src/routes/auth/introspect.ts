@@ -1,39 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { Type } from '@sinclair/typebox'
 import { eq } from 'drizzle-orm'
 import { intersectScopes, type EffectiveSet } from '../../authz/index.js'
 import { refreshTokens, sessions } from '../../db/schema/index.js'
 import { InsufficientScope, InvalidToken } from '../../errors.js'
 import { bearerToken } from '../../plugins/authn.js'
 import type { Principal } from '../../plugins/tokens.js'
-import { OAuthErrorSchema, ProblemSchema } from '../../schemas/common.js'
+import { errorResponses, oauthErrors, OAuthErrorSchema, ProblemSchema } from '../../schemas/common.js'
+import { IntrospectBodySchema, IntrospectionSchema } from '../../schemas/auth.js'
+import { ref } from '../../schemas/registry.js'
 import { clientTokenLive } from '../../services/access-state.js'
 import { hashRefreshToken } from '../../services/sessions.js'
 import { presentedClientCredentials, requireClient } from '../../services/clients.js'
-
-const IntrospectBodySchema = Type.Object({
-  token: Type.String({ maxLength: 8192 }),
-  token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
-  client_id: Type.Optional(Type.String({ maxLength: 128 })),
-  client_secret: Type.Optional(Type.String({ maxLength: 512 }))
-}, { additionalProperties: false })
-
-const IntrospectionSchema = Type.Object({
-  active: Type.Boolean(),
-  token_type: Type.Optional(Type.Union([Type.Literal('access_token'), Type.Literal('refresh_token')])),
-  sub: Type.Optional(Type.String()),
-  scope: Type.Optional(Type.String({ description: 'the token\'s scopes that its subject still holds' })),
-  client_id: Type.Optional(Type.String()),
-  tid: Type.Optional(Type.String()),
-  sid: Type.Optional(Type.String()),
-  jti: Type.Optional(Type.String()),
-  exp: Type.Optional(Type.Integer()),
-  iat: Type.Optional(Type.Integer()),
-  nbf: Type.Optional(Type.Integer()),
-  iss: Type.Optional(Type.String()),
-  aud: Type.Optional(Type.String())
-}, { description: 'RFC 7662 introspection response; only `active: false` for a token that is not active' })
 
 type Introspection = { active: false } | {
   active: true
@@ -179,12 +157,20 @@ const introspectRoutes: FastifyPluginAsyncTypebox = async app => {
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       // client credentials (HTTP Basic or in the body) are the other way in; see the description
       security: [{ bearerAuth: [] }],
-      body: IntrospectBodySchema,
+      body: ref(IntrospectBodySchema),
       response: {
-        200: IntrospectionSchema,
-        400: OAuthErrorSchema,
-        401: Type.Union([OAuthErrorSchema, ProblemSchema]),
-        403: ProblemSchema
+        200: ref(IntrospectionSchema),
+        400: oauthErrors[400],
+        401: {
+          description: 'No client authentication (invalid_client, RFC 6749 shape) or an invalid bearer token (problem+json)',
+          content: {
+            'application/json': { schema: ref(OAuthErrorSchema) },
+            'application/problem+json': { schema: ref(ProblemSchema) }
+          }
+        },
+        403: errorResponses[403],
+        429: oauthErrors[429],
+        503: oauthErrors[503]
       }
     }
   }, async (request, reply) => {

@@ -5,8 +5,9 @@ import { intersectScopes, ScopeSet, type EffectiveSet } from '../../authz/index.
 import { revokedTokens, roleAssignments, users } from '../../db/schema/index.js'
 import type { Principal } from '../../plugins/tokens.js'
 import { OAuthError, TooManyAttempts } from '../../errors.js'
-import { OAuthErrorSchema } from '../../schemas/common.js'
-import { RevokeBodySchema, TokenBodySchema, TokenResponseSchema, type TokenBody } from '../../schemas/auth.js'
+import { oauthErrors } from '../../schemas/common.js'
+import { RevokeBodySchema, TokenBodySchema, TokenRequestDocSchema, TokenResponseSchema, type TokenBody } from '../../schemas/auth.js'
+import { ref } from '../../schemas/registry.js'
 import { createLoginLimits } from '../../security/login-limits.js'
 import { createSession, findSessionByRefreshToken, revokeSessions, rotateRefreshToken, StaleCredentials } from '../../services/sessions.js'
 import { clientCredentialsGrant, optionalClient, refuseServiceClient } from '../../services/clients.js'
@@ -187,10 +188,11 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
       description: 'Form-urlencoded (RFC 6749) or JSON. `password`: username or email, password, optional scope and tenant; `refresh_token`: the refresh token (or the refresh cookie with X-Requested-With: warden); `client_credentials`: client id and secret by HTTP Basic or `client_id`/`client_secret`, optional scope (a subset of the client\'s scopes). A registered service client may not use the password grant. Errors follow RFC 6749 section 5.2.',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: TokenBodySchema,
-      response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 401: OAuthErrorSchema, 429: OAuthErrorSchema }
+      'x-documented-body': TokenRequestDocSchema,
+      response: { 200: ref(TokenResponseSchema), ...oauthErrors }
     }
   }, async (request, reply) => {
-    const body = request.body
+    const body = request.body as TokenBody
     switch (body.grant_type) {
       case 'password':
         await refuseServiceClient(app, request, body)
@@ -209,8 +211,8 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Token revocation (RFC 7009)',
       description: 'Always 200. `token_type_hint` is optional and may be wrong: every token type is searched (RFC 7009 section 2.1). A refresh token ends its whole session. An access token (a user\'s or a client\'s) is refused on every Warden route and introspects inactive from the next request on, until it expires; a user\'s also ends its session.',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
-      body: RevokeBodySchema,
-      response: { 200: { type: 'null' }, 400: OAuthErrorSchema, 401: OAuthErrorSchema }
+      body: ref(RevokeBodySchema),
+      response: { 200: { description: 'Revoked, or nothing to revoke (RFC 7009: always 200, no body)', type: 'null' }, ...oauthErrors }
     }
   }, async (request, reply) => {
     // client authentication is optional here (RFC 7009 section 2.1), but checked when presented

@@ -9,9 +9,10 @@ import { permissions, roleAssignments, roles, users } from '../../db/schema/inde
 import { BadRequest, Forbidden, NotFound } from '../../errors.js'
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
 import type { SubjectState } from '../../services/access-state.js'
-import { PageOf, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { DEFAULT_PAGE_LIMIT, errorResponses, protectedErrors } from '../../schemas/common.js'
+import { ref } from '../../schemas/registry.js'
 import {
-  CheckBatchResultSchema, CheckBatchSchema, CheckSchema, DecisionSchema, SubjectSchema, SubjectsQuerySchema,
+  CheckBatchResultSchema, CheckBatchSchema, CheckSchema, DecisionSchema, SubjectPageSchema, SubjectsQuerySchema,
   type Check, type DecisionAnswer
 } from '../../schemas/authz.js'
 import { holdsGlobally, resolveTenants } from './scope.js'
@@ -19,7 +20,7 @@ import { holdsGlobally, resolveTenants } from './scope.js'
 const TAGS = ['authz']
 const CHECK_OTHERS = 'authz:check'
 /** OpenAPI note: authz:check is needed only to ask about another subject. */
-const ABOUT_OTHERS = { allOf: [CHECK_OTHERS], when: 'a check names a subject' }
+const ABOUT_OTHERS = { all: [CHECK_OTHERS], when: 'a check names a subject' }
 
 const deny = (reason: string): DecisionAnswer => ({ allowed: false, reason })
 
@@ -57,6 +58,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
 
     const aboutOthers = checks.some(c => c.subject !== undefined)
     if (aboutOthers && !decide(caller, CHECK_OTHERS, { subjectId: principal.sub }, scopes).allowed) {
+      app.metrics.denied.inc()
       app.audit.record(request, { action: 'authz.check', outcome: 'denied', detail: 'checking another subject needs authz:check' })
       throw new Forbidden('checking another subject needs authz:check')
     }
@@ -127,6 +129,17 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
     return results
   }
 
+  /**
+   * Each answered check is a decision, allowed or not, as Warden's own route checks are; the
+   * authz:check gate counts only when it refuses (its pass is not what the caller asked about).
+   */
+  function tally (results: readonly DecisionAnswer[]) {
+    for (const r of results) {
+      if (r.allowed) app.metrics.allowed.inc()
+      else app.metrics.denied.inc()
+    }
+  }
+
   app.post('/check', {
     config: { authenticated: true },
     schema: {
@@ -135,11 +148,12 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
       'x-permissions': ABOUT_OTHERS,
       summary: 'May this subject do this?',
       description: 'Without `subject`, answers for the caller (token tenant and scopes). With `subject` (a user id) the caller needs authz:check. Unknown permissions, subjects and tenants answer `allowed: false` with a reason.',
-      body: CheckSchema,
-      response: { 200: DecisionSchema, ...protectedErrors }
+      body: ref(CheckSchema),
+      response: { 200: ref(DecisionSchema), ...protectedErrors }
     }
   }, async request => {
     const [result] = await answer(request, [request.body])
+    tally([result])
     return result
   })
 
@@ -151,10 +165,14 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
       'x-permissions': ABOUT_OTHERS,
       summary: 'Several decisions at once',
       description: 'Up to 100 checks, answered in order. Any check with a `subject` makes the call need authz:check.',
-      body: CheckBatchSchema,
-      response: { 200: CheckBatchResultSchema, ...protectedErrors }
+      body: ref(CheckBatchSchema),
+      response: { 200: ref(CheckBatchResultSchema), ...protectedErrors }
     }
-  }, async request => ({ results: await answer(request, request.body.checks) }))
+  }, async request => {
+    const results = await answer(request, request.body.checks)
+    tally(results)
+    return { results }
+  })
 
   app.get('/subjects', {
     config: { permissions: [CHECK_OTHERS] },
@@ -164,11 +182,11 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Who holds this permission?',
       description: 'Active users holding the permission in the tenant (the token\'s by default), through global or tenant assignments that have not expired, role inheritance and wildcards included. `via` lists the assigned roles. Holders of conditional grants only (e.g. authors, owner-only) are listed with `includeConditional=true`.',
       querystring: SubjectsQuerySchema,
-      response: { 200: PageOf(SubjectSchema), ...protectedErrors, 404: ProblemSchema }
+      response: { 200: ref(SubjectPageSchema), ...protectedErrors, 404: errorResponses[404] }
     }
   }, async request => {
     const principal = request.principal!
-    const { permission, tenant, includeConditional, limit, cursor } = request.query
+    const { permission, tenant, includeConditional, limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     if (!isValidPermissionName(permission)) throw new BadRequest(`invalid permission name ${JSON.stringify(permission)}`)
     // keyset on the user id alone; the cursor's time part is unused
     const after = cursor === undefined ? null : decodeCursor(cursor, 'uuid').id

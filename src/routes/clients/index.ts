@@ -4,15 +4,15 @@ import { isWildcard } from '../../authz/index.js'
 import { clients, permissions } from '../../db/schema/index.js'
 import { BadRequest, NotFound } from '../../errors.js'
 import { page } from '../../lib/cursor.js'
-import { IdParamsSchema, PageOf, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { DEFAULT_PAGE_LIMIT, IdParamsSchema, withNotFound } from '../../schemas/common.js'
 import { assertMayGrant } from '../../services/admin/escalation.js'
 import { keyset } from '../../services/admin/paging.js'
 import { adminScope, heldIn, visibleTenant, type AdminScope } from '../../services/admin/scope.js'
 import { clientView, newClientSecret, type ClientRow } from '../../services/clients.js'
-import { ClientListQuerySchema, ClientSchema, ClientSecretSchema, CreateClientBodySchema, CreatedClientSchema } from './schemas.js'
+import { ClientListQuerySchema, ClientPageSchema, ClientSchema, ClientSecretSchema, CreateClientBodySchema, CreatedClientSchema } from './schemas.js'
+import { ref } from '../../schemas/registry.js'
 
 const TAGS = ['clients']
-const withNotFound = { ...protectedErrors, 404: ProblemSchema }
 
 /**
  * Service clients (service accounts) for the client_credentials grant. A client belongs to one
@@ -46,10 +46,10 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'List service clients',
       description: 'Oldest first. A tenant-scoped caller sees only their tenant\'s clients; `tenant` narrows the list to one tenant.',
       querystring: ClientListQuerySchema,
-      response: { 200: PageOf(ClientSchema), ...withNotFound }
+      response: { 200: ref(ClientPageSchema), ...withNotFound }
     }
   }, async request => {
-    const { limit, cursor, tenant } = request.query
+    const { limit = DEFAULT_PAGE_LIMIT, cursor, tenant } = request.query
     const scope = await adminScope(app, request, 'clients:read')
     const tenantId = tenant === undefined ? scope.tenantId : (await visibleTenant(app.db, scope, tenant)).id
     const keys = keyset(clients.createdAt, clients.id, cursor)
@@ -68,8 +68,8 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
       operationId: 'createClient',
       summary: 'Create a service client',
       description: 'The client belongs to `tenant` (id or slug; default: the caller\'s tenant). Every scope must be a known permission (or a wildcard) that the caller holds in that tenant, else 403. The secret appears only in this answer.',
-      body: CreateClientBodySchema,
-      response: { 201: CreatedClientSchema, ...withNotFound }
+      body: ref(CreateClientBodySchema),
+      response: { 201: ref(CreatedClientSchema), ...withNotFound }
     }
   }, async (request, reply) => {
     const { name, scopes, tenant } = request.body
@@ -95,8 +95,9 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: TAGS,
       operationId: 'getClient',
       summary: 'Get a service client',
+      description: 'Never the secret. 404 for a client outside a tenant-scoped caller\'s tenant.',
       params: IdParamsSchema,
-      response: { 200: ClientSchema, ...withNotFound }
+      response: { 200: ref(ClientSchema), ...withNotFound }
     }
   }, async request => {
     const scope = await adminScope(app, request, 'clients:read')
@@ -130,7 +131,7 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Rotate a client\'s secret',
       description: 'The new secret appears only in this answer; the old one stops working at once, and so do the access tokens issued under it (on Warden\'s own routes and in introspection; offline verifiers see it at their expiry).',
       params: IdParamsSchema,
-      response: { 200: ClientSecretSchema, ...withNotFound }
+      response: { 200: ref(ClientSecretSchema), ...withNotFound }
     }
   }, async (request, reply) => {
     const scope = await adminScope(app, request, 'clients:write')

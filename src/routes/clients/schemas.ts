@@ -1,10 +1,9 @@
 import { Type } from '@sinclair/typebox'
-import { PageQuerySchema, UuidSchema } from '../../schemas/common.js'
+import { PageQuerySchema, pageOf, Timestamp, UuidSchema } from '../../schemas/common.js'
 import { PermissionNameSchema, TenantRefSchema } from '../../schemas/admin.js'
+import { named } from '../../schemas/registry.js'
 
-const Timestamp = Type.String({ format: 'date-time' })
-
-export const ClientSchema = Type.Object({
+export const ClientSchema = named('Client', Type.Object({
   id: Type.String({ format: 'uuid', description: 'the OAuth client_id' }),
   name: Type.String(),
   scopes: Type.Array(Type.String(), { description: 'the permissions the client may hold; its tokens carry these (or a requested subset)' }),
@@ -12,21 +11,22 @@ export const ClientSchema = Type.Object({
   createdBy: Type.Union([UuidSchema, Type.Null()], { description: 'the user or client that created it' }),
   createdAt: Timestamp,
   secretRotatedAt: Type.Union([Timestamp, Type.Null()])
-})
+}, { description: 'A service account (OAuth client); never its secret' }))
+export const ClientPageSchema = pageOf(ClientSchema)
 
-export const CreatedClientSchema = Type.Composite([ClientSchema, Type.Object({
+export const CreatedClientSchema = named('CreatedClient', Type.Composite([ClientSchema, Type.Object({
   clientSecret: Type.String({ description: 'shown only in this answer; store it now' })
-})])
+})], { description: 'A new client with its secret, shown this once' }))
 
-export const ClientSecretSchema = Type.Object({
+export const ClientSecretSchema = named('ClientSecret', Type.Object({
   clientSecret: Type.String({ description: 'shown only in this answer; the previous secret stops working at once' })
-})
+}))
 
-export const CreateClientBodySchema = Type.Object({
+export const CreateClientBodySchema = named('CreateClientRequest', Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
   scopes: Type.Array(PermissionNameSchema, { maxItems: 100, uniqueItems: true }),
   tenant: Type.Optional(TenantRefSchema)
-}, { additionalProperties: false })
+}, { additionalProperties: false }))
 
 export const ClientListQuerySchema = Type.Composite([
   PageQuerySchema,

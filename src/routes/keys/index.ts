@@ -1,22 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { protectedErrors } from '../../schemas/common.js'
-import { keyStatus, listKeys } from '../../tokens/key-store.js'
+import { KeyListSchema, RotatedKeySchema } from '../../schemas/keys.js'
+import { ref } from '../../schemas/registry.js'
+import { activatesAt, keyStatus, listKeys, signerAt } from '../../tokens/key-store.js'
 
 const TAGS = ['keys']
-const Timestamp = Type.String({ format: 'date-time' })
-
-const KeySchema = Type.Object({
-  kid: Type.String({ description: 'RFC 7638 thumbprint of the public key' }),
-  alg: Type.String(),
-  status: Type.Union([Type.Literal('active'), Type.Literal('published'), Type.Literal('retired')], {
-    description: '`active` signs new tokens; `published` no longer signs but stays in the JWKS until the last token it signed has expired (`retiresAt`); `retired` is gone from the JWKS'
-  }),
-  createdAt: Timestamp,
-  retiresAt: Type.Union([Timestamp, Type.Null()])
-})
-
-const RotatedKeySchema = Type.Object({ kid: Type.String(), alg: Type.String(), createdAt: Timestamp })
 
 /** Signing keys: the list (never private parts) and rotation. */
 const keysRoutes: FastifyPluginAsyncTypebox = async app => {
@@ -27,17 +16,19 @@ const keysRoutes: FastifyPluginAsyncTypebox = async app => {
       operationId: 'listKeys',
       summary: 'List signing keys',
       description: 'Newest first.',
-      response: { 200: Type.Object({ items: Type.Array(KeySchema) }), ...protectedErrors }
+      response: { 200: ref(KeyListSchema), ...protectedErrors }
     }
   }, async () => {
     const now = Date.now()
     const rows = await listKeys(app.db)
+    const signer = signerAt(rows, now)
     return {
       items: rows.map(row => ({
         kid: row.kid,
         alg: row.alg,
-        status: keyStatus(row, now),
+        status: keyStatus(row, signer, now),
         createdAt: row.createdAt.toISOString(),
+        activatesAt: activatesAt(row).toISOString(),
         retiresAt: row.retiresAt?.toISOString() ?? null
       }))
     }
@@ -49,13 +40,18 @@ const keysRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: TAGS,
       operationId: 'rotateKeys',
       summary: 'Rotate the signing key',
-      description: 'A new key (of the configured SIGNING_ALG) signs from now on, on every instance. The previous key stays in the JWKS until the last token it signed has expired, so no token stops verifying.',
-      response: { 201: RotatedKeySchema, ...protectedErrors }
+      description: 'Announces a new key (of the configured SIGNING_ALG): it is in the JWKS at once and signs from `activatesAt` (KEY_ACTIVATION_DELAY seconds later) on, on every instance, so verifiers that cached the JWKS know it before they meet it. The previous key signs until then and stays in the JWKS until the last token it signed has expired. `immediate=true` (a compromised key) signs with the new key at once.',
+      querystring: Type.Object({
+        immediate: Type.Optional(Type.Boolean({ description: 'sign with the new key at once instead of after KEY_ACTIVATION_DELAY' }))
+      }),
+      response: { 201: ref(RotatedKeySchema), ...protectedErrors }
     }
   }, async (request, reply) => {
-    const key = await app.tokens.rotate()
-    app.audit.record(request, { action: 'key.rotate', outcome: 'success', targetType: 'signing_key', targetId: key.kid, tenantId: null, after: { kid: key.kid, alg: key.alg } })
-    return reply.code(201).send({ kid: key.kid, alg: key.alg, createdAt: key.createdAt.toISOString() })
+    const immediate = request.query.immediate === true
+    const key = await app.tokens.rotate({ immediate })
+    const activates = key.activatesAt.toISOString()
+    app.audit.record(request, { action: 'key.rotate', outcome: 'success', targetType: 'signing_key', targetId: key.kid, tenantId: null, after: { kid: key.kid, alg: key.alg, activatesAt: activates, immediate } })
+    return reply.code(201).send({ kid: key.kid, alg: key.alg, createdAt: key.createdAt.toISOString(), activatesAt: activates })
   })
 }
 

@@ -7,9 +7,10 @@ import { DEFAULT_PERMISSIONS } from '../../db/seed.js'
 import { BadRequest, Conflict, NotFound } from '../../errors.js'
 import { page } from '../../lib/cursor.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../../lib/db-errors.js'
-import { CreatePermissionBodySchema, PermissionParamsSchema, PermissionSchema } from '../../schemas/admin.js'
-import { PageOf, PageQuerySchema, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { CreatePermissionBodySchema, PermissionPageSchema, PermissionParamsSchema, PermissionSchema } from '../../schemas/admin.js'
+import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors } from '../../schemas/common.js'
 import { keyset } from '../../services/admin/paging.js'
+import { ref } from '../../schemas/registry.js'
 
 const TAGS = ['permissions']
 
@@ -28,10 +29,10 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'List permissions',
       description: 'Oldest first.',
       querystring: PageQuerySchema,
-      response: { 200: PageOf(PermissionSchema), ...protectedErrors }
+      response: { 200: ref(PermissionPageSchema), ...protectedErrors }
     }
   }, async request => {
-    const { limit, cursor } = request.query
+    const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const keys = keyset(permissions.createdAt, permissions.name, cursor, 'text')
     const rows = await app.db.select().from(permissions).where(keys.where).orderBy(...keys.orderBy).limit(limit + 1)
     const result = page(rows, limit, row => ({ at: row.createdAt, id: row.name }))
@@ -45,8 +46,8 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async app => {
       operationId: 'createPermission',
       summary: 'Create a permission',
       description: 'A name is `resource:action` (lower case letters, digits, `_`, `-`); `resource:*` and `*` are wildcards. 409 if it exists.',
-      body: CreatePermissionBodySchema,
-      response: { 201: PermissionSchema, ...protectedErrors, 409: ProblemSchema }
+      body: ref(CreatePermissionBodySchema),
+      response: { 201: ref(PermissionSchema), ...protectedErrors, 409: errorResponses[409] }
     }
   }, async (request, reply) => {
     const { name, description = '' } = request.body
@@ -69,7 +70,7 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Delete a permission',
       description: 'URL-encode the name (`posts%3Aread`, `posts%3A%2A`). 409 while a role grants it, or for one of Warden\'s own permissions.',
       params: PermissionParamsSchema,
-      response: { 204: Type.Null(), ...protectedErrors, 404: ProblemSchema, 409: ProblemSchema }
+      response: { 204: Type.Null(), ...protectedErrors, 404: errorResponses[404], 409: errorResponses[409] }
     }
   }, async (request, reply) => {
     const { name } = request.params

@@ -7,8 +7,9 @@ import { decide, ScopeSet, type ResourceContext } from '../../authz/index.js'
 import { posts } from '../../db/schema/index.js'
 import { NotFound } from '../../errors.js'
 import { decodeCursor, page } from '../../lib/cursor.js'
-import { IdParamsSchema, PageOf, ProblemSchema, protectedErrors } from '../../schemas/common.js'
-import { CreatePostSchema, PostListQuerySchema, PostSchema, UpdatePostSchema, type Post } from '../../schemas/posts.js'
+import { DEFAULT_PAGE_LIMIT, IdParamsSchema, protectedErrors, withNotFound } from '../../schemas/common.js'
+import { CreatePostSchema, type Post, PostListQuerySchema, PostPageSchema, PostSchema, UpdatePostSchema } from '../../schemas/posts.js'
+import { ref } from '../../schemas/registry.js'
 
 type PostRow = typeof posts.$inferSelect
 
@@ -28,8 +29,7 @@ const resourceOf = (post: Pick<PostRow, 'id' | 'authorId' | 'isPublished'>): Res
 
 const TAGS = ['posts']
 /** OpenAPI note for routes that check a permission on the post itself, not at route level. */
-const onThePost = (permission: string) => ({ allOf: [permission], checkedOn: 'resource' })
-const withNotFound = { ...protectedErrors, 404: ProblemSchema }
+const onThePost = (permission: string) => ({ all: [permission], checkedOn: 'resource' })
 
 /**
  * The example protected resource. Every rule goes through the decision engine with the post as
@@ -65,11 +65,11 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'List posts',
       description: 'Published posts of the token\'s tenant, the caller\'s own drafts, and every draft when the caller holds posts:update unconditionally. Newest first.',
       querystring: PostListQuerySchema,
-      response: { 200: PageOf(PostSchema), ...protectedErrors }
+      response: { 200: ref(PostPageSchema), ...protectedErrors }
     }
   }, async request => {
     const principal = request.principal!
-    const { limit, cursor, authorId, published } = request.query
+    const { limit = DEFAULT_PAGE_LIMIT, cursor, authorId, published } = request.query
     const after = cursor === undefined ? null : decodeCursor(cursor, 'uuid')
 
     const effective = await request.effectivePermissions()
@@ -103,8 +103,8 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
       operationId: 'createPost',
       summary: 'Create a post',
       description: 'Needs posts:create; with `isPublished: true` also posts:publish on the new post (its author owns it).',
-      body: CreatePostSchema,
-      response: { 201: PostSchema, ...protectedErrors }
+      body: ref(CreatePostSchema),
+      response: { 201: ref(PostSchema), ...protectedErrors }
     }
   }, async (request, reply) => {
     const principal = request.principal!
@@ -130,7 +130,7 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Get a post',
       description: 'A published post needs posts:read; a draft needs posts:update on it (its author holds that). 404 when the caller may not read it.',
       params: IdParamsSchema,
-      response: { 200: PostSchema, ...withNotFound }
+      response: { 200: ref(PostSchema), ...withNotFound }
     }
   }, async request => toPost(await loadVisible(request, request.params.id)))
 
@@ -143,8 +143,8 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Update a post',
       description: 'Checked on the post: posts:update (the author holds it on their own posts); changing `isPublished` also needs posts:publish. 404 when the caller may not read the post, 403 when they may read but not change it.',
       params: IdParamsSchema,
-      body: UpdatePostSchema,
-      response: { 200: PostSchema, ...withNotFound }
+      body: ref(UpdatePostSchema),
+      response: { 200: ref(PostSchema), ...withNotFound }
     }
   }, async request => {
     const post = await loadVisible(request, request.params.id)
@@ -204,7 +204,7 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Publish a post',
       description: 'Checked on the post: posts:publish (the author holds it on their own posts). Publishing a published post changes nothing. 404 when the caller may not read the post, 403 when they may read but not publish it.',
       params: IdParamsSchema,
-      response: { 200: PostSchema, ...withNotFound }
+      response: { 200: ref(PostSchema), ...withNotFound }
     }
   }, async request => {
     const post = await loadVisible(request, request.params.id)

@@ -9,9 +9,9 @@ import { BadRequest, Conflict, InvalidCondition, NotFound } from '../../errors.j
 import { page } from '../../lib/cursor.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../../lib/db-errors.js'
 import {
-  CreateRoleBodySchema, GrantBodySchema, RoleGrantParamsSchema, RoleParamsSchema, RoleSchema, UpdateRoleBodySchema
+  CreateRoleBodySchema, GrantBodySchema, RoleGrantParamsSchema, RoleParamsSchema, RoleSchema, UpdateRoleBodySchema, RolePageSchema
 } from '../../schemas/admin.js'
-import { PageOf, PageQuerySchema, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors, withConflict, withNotFound } from '../../schemas/common.js'
 import { addedGrants, assertMayGrant, grantsOfRole, type GrantRequirement } from '../../services/admin/escalation.js'
 import { keyset } from '../../services/admin/paging.js'
 import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
@@ -19,10 +19,9 @@ import {
   compileDefinitions, definitionsOf, findDefinition, loadDefinitions, lockRoleGraph, roleView, type RoleDefinition
 } from '../../services/admin/roles.js'
 import { heldIn, type Held } from '../../services/admin/scope.js'
+import { ref } from '../../schemas/registry.js'
 
 const TAGS = ['roles']
-const withNotFound = { ...protectedErrors, 404: ProblemSchema }
-const withConflict = { ...withNotFound, 409: ProblemSchema }
 
 type Grant = RoleDefinition['grants'][number]
 
@@ -98,10 +97,10 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'List roles',
       description: 'Oldest first, with each role\'s own grants and direct parents.',
       querystring: PageQuerySchema,
-      response: { 200: PageOf(RoleSchema), ...protectedErrors }
+      response: { 200: ref(RolePageSchema), ...protectedErrors }
     }
   }, async request => {
-    const { limit, cursor } = request.query
+    const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const keys = keyset(roles.createdAt, roles.id, cursor)
     const rows = await app.db.select().from(roles).where(keys.where).orderBy(...keys.orderBy).limit(limit + 1)
     const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
@@ -116,8 +115,8 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
       operationId: 'createRole',
       summary: 'Create a role',
       description: '400 for an unknown permission or parent; 409 for a taken name or an inheritance cycle; 403 unless the caller holds (globally) every permission the role would grant, inherited ones included.',
-      body: CreateRoleBodySchema,
-      response: { 201: RoleSchema, ...protectedErrors, 409: ProblemSchema }
+      body: ref(CreateRoleBodySchema),
+      response: { 201: ref(RoleSchema), ...protectedErrors, 409: errorResponses[409] }
     }
   }, async (request, reply) => {
     const { name, description = '', permissions: names = [], inherits = [] } = request.body
@@ -150,8 +149,9 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: TAGS,
       operationId: 'getRole',
       summary: 'Get a role',
+      description: 'The role\'s unconditional grants (`permissions`), conditional grants (`grants`) and direct parents (`inherits`).',
       params: RoleParamsSchema,
-      response: { 200: RoleSchema, ...withNotFound }
+      response: { 200: ref(RoleSchema), ...withNotFound }
     }
   }, async request => viewOf(request.params.name))
 
@@ -163,8 +163,8 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Change a role',
       description: '`permissions` replaces the role\'s unconditional grants, `inherits` its parents. 403 unless the caller holds every permission the role grants now and would grant after the change.',
       params: RoleParamsSchema,
-      body: UpdateRoleBodySchema,
-      response: { 200: RoleSchema, ...withConflict }
+      body: ref(UpdateRoleBodySchema),
+      response: { 200: ref(RoleSchema), ...withConflict }
     }
   }, async request => {
     const { name: newName, description, permissions: names, inherits } = request.body
@@ -254,8 +254,8 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Grant a permission to a role',
       description: 'Adds the grant (201) or replaces its condition (200). `condition` (docs/conditions.md) is validated: 400 INVALID_CONDITION. 400 for an unknown permission; 403 unless the caller holds it (and every permission the role already grants).',
       params: RoleGrantParamsSchema,
-      body: GrantBodySchema,
-      response: { 200: RoleSchema, 201: RoleSchema, ...withNotFound }
+      body: ref(GrantBodySchema),
+      response: { 200: ref(RoleSchema), 201: ref(RoleSchema), ...withNotFound }
     }
   }, async (request, reply) => {
     const { name, permission } = request.params

@@ -6,25 +6,20 @@ import { BadRequest, Conflict } from '../../errors.js'
 import { page } from '../../lib/cursor.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import {
-  CreateTenantBodySchema, TenantParamsSchema, TenantSchema, UpdateTenantBodySchema, type TenantView
+  CreateTenantBodySchema, TenantParamsSchema, TenantSchema, UpdateTenantBodySchema, type TenantView, TenantPageSchema, MemberPageSchema
 } from '../../schemas/admin.js'
-import { UserSchema } from '../../schemas/auth.js'
-import { PageOf, PageQuerySchema, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors, withNotFound } from '../../schemas/common.js'
 import { keyset } from '../../services/admin/paging.js'
 import { adminScope, memberOf, visibleTenant, type AdminScope } from '../../services/admin/scope.js'
 import { userView } from '../../services/admin/users.js'
 import type { Tenant } from '../../services/tenants.js'
+import { ref } from '../../schemas/registry.js'
 
 const TAGS = ['tenants']
-const withNotFound = { ...protectedErrors, 404: ProblemSchema }
 const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Beyond this many affected cache entries a tenant delete resets every instance's caches instead. */
 const MAX_TARGETED_INVALIDATIONS = 1000
-
-const MemberSchema = Type.Composite([UserSchema, Type.Object({
-  roles: Type.Array(Type.String(), { description: 'the roles the user holds in this tenant' })
-})])
 
 const tenantView = (t: Tenant): TenantView => ({
   id: t.id,
@@ -64,10 +59,10 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'List tenants',
       description: 'Oldest first. A tenant-scoped caller sees only their own tenant.',
       querystring: PageQuerySchema,
-      response: { 200: PageOf(TenantSchema), ...protectedErrors }
+      response: { 200: ref(TenantPageSchema), ...protectedErrors }
     }
   }, async request => {
-    const { limit, cursor } = request.query
+    const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const scope = await adminScope(app, request, 'tenants:read')
     const keys = keyset(tenants.createdAt, tenants.id, cursor)
     const rows = await app.db.select().from(tenants)
@@ -85,8 +80,8 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
       operationId: 'createTenant',
       summary: 'Create a tenant',
       description: 'Needs tenants:write from a global role. 409 if the slug is taken.',
-      body: CreateTenantBodySchema,
-      response: { 201: TenantSchema, ...protectedErrors, 409: ProblemSchema }
+      body: ref(CreateTenantBodySchema),
+      response: { 201: ref(TenantSchema), ...protectedErrors, 409: errorResponses[409] }
     }
   }, async (request, reply) => {
     const { slug, name } = request.body
@@ -103,8 +98,9 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: TAGS,
       operationId: 'getTenant',
       summary: 'Get a tenant by id or slug',
+      description: 'By id or slug. A tenant-scoped caller sees only its own tenant (others answer 404).',
       params: TenantParamsSchema,
-      response: { 200: TenantSchema, ...withNotFound }
+      response: { 200: ref(TenantSchema), ...withNotFound }
     }
   }, async request => {
     const scope = await adminScope(app, request, 'tenants:read')
@@ -117,9 +113,10 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: TAGS,
       operationId: 'updateTenant',
       summary: 'Change a tenant\'s slug or name',
+      description: 'By id or slug. A tenant-scoped administrator may rename its own tenant; 409 for a taken slug.',
       params: TenantParamsSchema,
-      body: UpdateTenantBodySchema,
-      response: { 200: TenantSchema, ...withNotFound, 409: ProblemSchema }
+      body: ref(UpdateTenantBodySchema),
+      response: { 200: ref(TenantSchema), ...withNotFound, 409: errorResponses[409] }
     }
   }, async request => {
     const { slug, name } = request.body
@@ -143,7 +140,7 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Delete a tenant',
       description: 'Deletes its assignments, sessions, clients and posts; tokens of the tenant stop working at once. The default tenant cannot be deleted (409). Needs tenants:write from a global role.',
       params: TenantParamsSchema,
-      response: { 204: Type.Null(), ...withNotFound, 409: ProblemSchema }
+      response: { 204: Type.Null(), ...withNotFound, 409: errorResponses[409] }
     }
   }, async (request, reply) => {
     const tenant = await visibleTenant(app.db, GLOBAL, request.params.id)
@@ -175,10 +172,10 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
       description: 'The users holding a role assignment in the tenant (global assignments do not make members), oldest first, each with their roles there.',
       params: TenantParamsSchema,
       querystring: PageQuerySchema,
-      response: { 200: PageOf(MemberSchema), ...withNotFound }
+      response: { 200: ref(MemberPageSchema), ...withNotFound }
     }
   }, async request => {
-    const { limit, cursor } = request.query
+    const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const scope = await adminScope(app, request, 'tenants:read')
     const tenant = await visibleTenant(app.db, scope, request.params.id)
     const keys = keyset(users.createdAt, users.id, cursor)

@@ -7,17 +7,17 @@ import { page } from '../../lib/cursor.js'
 import { isForeignKeyViolation } from '../../lib/db-errors.js'
 import {
   AssignBodySchema, AssignmentListQuerySchema, AssignmentSchema, EffectivePermissionsSchema,
-  TenantQuerySchema, UserRoleParamsSchema, type Assignment
+  TenantQuerySchema, UserRoleParamsSchema, type Assignment, AssignmentPageSchema
 } from '../../schemas/admin.js'
-import { IdParamsSchema, PageOf, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { DEFAULT_PAGE_LIMIT, IdParamsSchema, withNotFound } from '../../schemas/common.js'
 import { assertMayGrant, grantsOfRole } from '../../services/admin/escalation.js'
 import { keyset } from '../../services/admin/paging.js'
 import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
 import { compileDefinitions, loadDefinitions } from '../../services/admin/roles.js'
 import { adminScope, assignmentTenant, heldIn, visibleTenant, visibleUser } from '../../services/admin/scope.js'
+import { ref } from '../../schemas/registry.js'
 
 const TAGS = ['users']
-const withNotFound = { ...protectedErrors, 404: ProblemSchema }
 
 type AssignmentRow = Pick<typeof roleAssignments.$inferSelect, 'tenantId' | 'expiresAt' | 'createdAt'> & { role: string }
 
@@ -54,10 +54,10 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
       description: 'Oldest first; `tenant` (id or slug) narrows to one tenant. A tenant-scoped administrator sees only their tenant\'s assignments.',
       params: IdParamsSchema,
       querystring: AssignmentListQuerySchema,
-      response: { 200: PageOf(AssignmentSchema), ...withNotFound }
+      response: { 200: ref(AssignmentPageSchema), ...withNotFound }
     }
   }, async request => {
-    const { limit, cursor, tenant } = request.query
+    const { limit = DEFAULT_PAGE_LIMIT, cursor, tenant } = request.query
     const scope = await adminScope(app, request, 'users:read')
     const user = await visibleUser(app.db, scope, request.params.id)
     const only = tenant !== undefined ? (await visibleTenant(app.db, scope, tenant)).id : scope.tenantId
@@ -87,8 +87,8 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
       description: 'Idempotent: creates the assignment (201) or replaces its expiry (200). Without `tenant` the assignment is global, ' +
         'or in the caller\'s tenant when their rights come from a tenant role. Refused (403) unless the caller holds every permission the role grants, in that scope.',
       params: UserRoleParamsSchema,
-      body: AssignBodySchema,
-      response: { 200: AssignmentSchema, 201: AssignmentSchema, ...withNotFound }
+      body: ref(AssignBodySchema),
+      response: { 200: ref(AssignmentSchema), 201: ref(AssignmentSchema), ...withNotFound }
     }
   }, async (request, reply) => {
     const body = request.body
@@ -188,7 +188,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
         '`path` runs from the assigned role to the role that holds the grant.',
       params: IdParamsSchema,
       querystring: TenantQuerySchema,
-      response: { 200: EffectivePermissionsSchema, ...withNotFound }
+      response: { 200: ref(EffectivePermissionsSchema), ...withNotFound }
     }
   }, async request => {
     const scope = await adminScope(app, request, 'users:read')

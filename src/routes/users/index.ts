@@ -7,17 +7,17 @@ import { Conflict, Forbidden, WeakPassword } from '../../errors.js'
 import { page } from '../../lib/cursor.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import { CreateUserBodySchema, UpdateUserBodySchema, UserListQuerySchema } from '../../schemas/admin.js'
-import { UserSchema } from '../../schemas/auth.js'
-import { IdParamsSchema, PageOf, ProblemSchema, protectedErrors } from '../../schemas/common.js'
+import { UserPageSchema, UserSchema } from '../../schemas/auth.js'
+import { DEFAULT_PAGE_LIMIT, errorResponses, IdParamsSchema, protectedErrors, withNotFound } from '../../schemas/common.js'
 import { checkPasswordPolicy } from '../../security/passwords.js'
 import { revokeUserSessions } from '../../services/sessions.js'
 import { keyset } from '../../services/admin/paging.js'
 import { adminScope, memberOf, visibleUser, type AdminScope, type UserRow } from '../../services/admin/scope.js'
 import { belongsElsewhere, userSearch, userView } from '../../services/admin/users.js'
 import assignmentRoutes from './assignments.js'
+import { ref } from '../../schemas/registry.js'
 
 const TAGS = ['users']
-const withNotFound = { ...protectedErrors, 404: ProblemSchema }
 
 /** The default role a user created here gets, like a self-registered one. */
 const DEFAULT_ROLE = 'user'
@@ -55,10 +55,10 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'List users',
       description: 'Oldest first. A tenant-scoped administrator sees the members of their tenant only. `q` searches email, username and full name.',
       querystring: UserListQuerySchema,
-      response: { 200: PageOf(UserSchema), ...protectedErrors }
+      response: { 200: ref(UserPageSchema), ...protectedErrors }
     }
   }, async request => {
-    const { limit, cursor, q } = request.query
+    const { limit = DEFAULT_PAGE_LIMIT, cursor, q } = request.query
     const scope = await adminScope(app, request, 'users:read')
     const keys = keyset(users.createdAt, users.id, cursor)
     const rows = await app.db.select().from(users)
@@ -80,8 +80,8 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
       operationId: 'createUser',
       summary: 'Create a user',
       description: 'The new user gets the default role `user` in the caller\'s tenant (the token\'s). 409 if the email or username (case-insensitively) is taken.',
-      body: CreateUserBodySchema,
-      response: { 201: UserSchema, ...protectedErrors, 409: ProblemSchema }
+      body: ref(CreateUserBodySchema),
+      response: { 201: ref(UserSchema), ...protectedErrors, 409: errorResponses[409] }
     }
   }, async (request, reply) => {
     const { email, username, password, fullName, isActive } = request.body
@@ -112,8 +112,9 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
       tags: TAGS,
       operationId: 'getUser',
       summary: 'Get a user',
+      description: '404 for an unknown user and for one outside a tenant-scoped caller\'s tenant.',
       params: IdParamsSchema,
-      response: { 200: UserSchema, ...withNotFound }
+      response: { 200: ref(UserSchema), ...withNotFound }
     }
   }, async request => {
     const scope = await adminScope(app, request, 'users:read')
@@ -128,8 +129,8 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Change a user',
       description: '`isActive: false` disables the user: their sessions end and every token of theirs stops working on its next request.',
       params: IdParamsSchema,
-      body: UpdateUserBodySchema,
-      response: { 200: UserSchema, ...withNotFound, 409: ProblemSchema }
+      body: ref(UpdateUserBodySchema),
+      response: { 200: ref(UserSchema), ...withNotFound, 409: errorResponses[409] }
     }
   }, async request => {
     const scope = await adminScope(app, request, 'users:update')

@@ -1,0 +1,31 @@
+import { Type } from '@sinclair/typebox'
+import { named } from './registry.js'
+
+const Jwk = Type.Object({
+  kty: Type.String({ examples: ['EC'] }),
+  kid: Type.String(),
+  alg: Type.String({ examples: ['ES256'] }),
+  use: Type.String({ examples: ['sig'] })
+}, { additionalProperties: true, description: 'A public key (RFC 7517): `crv`, `x`, `y` for EC and OKP keys, `n`, `e` for RSA' })
+
+export const JwksSchema = named('Jwks', Type.Object({
+  keys: Type.Array(Jwk)
+}, { description: 'A JSON Web Key Set (RFC 7517)' }))
+
+const Url = Type.String({ format: 'uri' })
+const Names = Type.Array(Type.String())
+
+export const ServerMetadataSchema = named('ServerMetadata', Type.Object({
+  issuer: Url,
+  jwks_uri: Url,
+  token_endpoint: Url,
+  revocation_endpoint: Type.Optional(Url),
+  introspection_endpoint: Type.Optional(Url),
+  grant_types_supported: Names,
+  token_endpoint_auth_methods_supported: Names,
+  revocation_endpoint_auth_methods_supported: Type.Optional(Names),
+  introspection_endpoint_auth_methods_supported: Type.Optional(Names),
+  scopes_supported: Names,
+  subject_types_supported: Type.Optional(Names),
+  claims_supported: Type.Optional(Names)
+}, { additionalProperties: true, description: 'Authorization server metadata (RFC 8414; OpenID Connect Discovery 1.0)' }))

@@ -1,0 +1,10 @@
+// Every module that names schemas, so that the registry is complete when the app is built.
+import './common.js'
+import './auth.js'
+import './admin.js'
+import './authz.js'
+import './posts.js'
+import './audit.js'
+import './discovery.js'
+import './keys.js'
+import '../routes/clients/schemas.js'
