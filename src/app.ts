@@ -10,6 +10,7 @@ import configPlugin from './plugins/config.js'
 import schemasPlugin from './plugins/schemas.js'
 import { namedSchemas } from './schemas/registry.js'
 import dbPlugin from './plugins/db.js'
+import passwordsPlugin from './plugins/passwords.js'
 import seedPlugin from './plugins/seed.js'
 import tokensPlugin from './plugins/tokens.js'
 import errorsPlugin, { clientErrorHandler, errorSerializer, frameworkErrors } from './plugins/errors.js'
@@ -34,6 +35,7 @@ import authzRoutes from './routes/authz/index.js'
 import auditRoutes from './routes/audit/index.js'
 import clientsRoutes from './routes/clients/index.js'
 import keysRoutes from './routes/keys/index.js'
+import metricsRoutes from './routes/metrics/index.js'
 
 export interface BuildOptions {
   /** an already-open database (shared by several app instances in tests); not closed with the app */
@@ -106,6 +108,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   await app.register(inputGuard)
   await app.register(dbPlugin, { database: opts.database })
   await app.register(redisPlugin)
+  await app.register(passwordsPlugin)
   await app.register(seedPlugin)
   await app.register(tokensPlugin)
   await app.register(formbody, { bodyLimit: 16 * 1024 })
@@ -113,10 +116,11 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   await app.register(openapiPlugin)
   // application
   await app.register(rateLimitPlugin)
+  await app.register(metricsPlugin)
+  await app.register(auditPlugin)
   await app.register(authnPlugin)
   await app.register(authzPlugin)
-  await app.register(auditPlugin)
-  await app.register(metricsPlugin)
+  await app.register(metricsRoutes)
   // routes
   await app.register(healthRoutes)
   await app.register(wellKnownRoutes)

@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookH
 import fp from 'fastify-plugin'
 import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWSHeaderParameters, type FlattenedJWSInput, type JWTPayload } from 'jose'
 import { LRUCache } from 'lru-cache'
-import { isValidPermissionName } from '../authz/permissions.js'
 import { ScopeSet } from '../authz/scopes.js'
+import { bearerOf, routeAccess, type PermissionDeclaration, type Principal } from '../access/declaration.js'
 
 /**
  * Verifies Warden access tokens in another Fastify service, offline: signatures against
@@ -22,23 +22,10 @@ import { ScopeSet } from '../authz/scopes.js'
  */
 
 export type WardenAlgorithm = 'EdDSA' | 'ES256' | 'RS256'
-export type PermissionDeclaration = string[] | { anyOf: string[] }
+export type { PermissionDeclaration }
 
-/** The verified caller; the same shape as on Warden's own routes. */
-export interface WardenPrincipal {
-  sub: string
-  kind: 'user' | 'client'
-  tid: string
-  sid: string | null
-  scopes: readonly string[]
-  scope: string
-  jti: string
-  iat: number
-  exp: number
-  clientId: string | null
-  /** client tokens: the client's secret generation when issued */
-  clientVersion: number | null
-}
+/** The verified caller; the same shape (and the same module) as on Warden's own routes. */
+export type WardenPrincipal = Principal
 
 export interface WardenVerifierOptions {
   /** Warden's issuer (`iss`), e.g. https://warden.example.com */
@@ -63,20 +50,8 @@ export interface WardenVerifierOptions {
   realm?: string
 }
 
+// config.public / authenticated / permissions / principal and request.principal: ../access/declaration.ts
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** no principal needed */
-    public?: boolean
-    /** any valid principal */
-    authenticated?: boolean
-    /** all of these scopes, or any of `anyOf` (`*` and `resource:*` in a token cover them) */
-    permissions?: PermissionDeclaration
-    /** which principals may call; both when unset */
-    principal?: 'user' | 'client'
-  }
-  interface FastifyRequest {
-    principal: WardenPrincipal | null
-  }
   interface FastifyInstance {
     /** Verifies a Warden access token (e.g. from a WebSocket handshake); rejects on an invalid one. */
     verifyWardenToken: (token: string) => Promise<WardenPrincipal>
@@ -84,7 +59,6 @@ declare module 'fastify' {
 }
 
 const ALGORITHMS: WardenAlgorithm[] = ['EdDSA', 'ES256', 'RS256']
-const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i
 
 class JwksUnavailable extends Error {}
 class InvalidClaims extends Error {}
@@ -167,13 +141,10 @@ function toPrincipal (payload: JWTPayload): WardenPrincipal {
   })
 }
 
-function compileDeclaration (where: string, decl: PermissionDeclaration): { names: string[], allowed: (scopes: ScopeSet) => boolean } {
-  const anyOf = !Array.isArray(decl)
-  const names = anyOf ? decl.anyOf : decl
-  if (!Array.isArray(names) || names.length === 0) throw new Error(`route ${where}: config.permissions must name at least one permission`)
-  for (const name of names) {
-    if (!isValidPermissionName(name)) throw new Error(`route ${where}: ${JSON.stringify(name)} is not a permission name (resource:action)`)
-  }
+interface ScopeRule { names: string[], allowed: (scopes: ScopeSet) => boolean }
+
+/** Offline, a permission declaration is enforced from the token's scopes. */
+function scopeRule (names: string[], anyOf: boolean): ScopeRule {
   return {
     names,
     allowed: anyOf ? scopes => names.some(n => scopes.covers(n)) : scopes => names.every(n => scopes.covers(n))
@@ -232,17 +203,17 @@ async function wardenVerifierPlugin (app: FastifyInstance, opts: WardenVerifierO
       .send({ type: 'about:blank', title, status: denial.status, detail: denial.detail, code: denial.code })
   }
 
-  function guard (declaration: ReturnType<typeof compileDeclaration> | null, kind: 'user' | 'client' | undefined): onRequestAsyncHookHandler {
+  function guard (declaration: ScopeRule | null, kind: 'user' | 'client' | undefined): onRequestAsyncHookHandler {
     return async function wardenAuthenticate (request: FastifyRequest, reply: FastifyReply) {
       const header = request.headers.authorization
       if (header === undefined) {
         return deny(reply, { status: 401, code: 'UNAUTHENTICATED', detail: 'authentication required', challenge: `Bearer realm="${realm}"` })
       }
-      const match = BEARER.exec(header)
-      if (match === null) return deny(reply, denialOf(new InvalidClaims('malformed authorization header')))
+      const token = bearerOf(header)
+      if (token === null) return deny(reply, denialOf(new InvalidClaims('malformed authorization header')))
       let principal: WardenPrincipal
       try {
-        principal = await verify(match[1])
+        principal = await verify(token)
       } catch (err) {
         return deny(reply, denialOf(err))
       }
@@ -266,14 +237,11 @@ async function wardenVerifierPlugin (app: FastifyInstance, opts: WardenVerifierO
   app.decorate('verifyWardenToken', verify)
 
   app.addHook('onRoute', route => {
-    const config = route.config ?? {}
-    const where = `${String(route.method)} ${route.url}`
-    const declared = [config.public === true, config.authenticated === true, config.permissions !== undefined].filter(Boolean).length
-    if (declared !== 1) throw new Error(`route ${where} must declare exactly one of config.public, config.authenticated, config.permissions`)
-    if (config.public === true) return
-    const declaration = config.permissions === undefined ? null : compileDeclaration(where, config.permissions)
+    const access = routeAccess(route.config, `${String(route.method)} ${route.url}`)
+    if (access.kind === 'public') return
+    const rule = access.kind === 'permissions' ? scopeRule(access.names, access.anyOf) : null
     const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
-    route.onRequest = [guard(declaration, config.principal), ...hooks]
+    route.onRequest = [guard(rule, access.principal), ...hooks]
   })
 }
 

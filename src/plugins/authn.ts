@@ -1,14 +1,17 @@
 import fp from 'fastify-plugin'
+import { Gauge } from 'prom-client'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { InvalidToken, Unauthenticated } from '../errors.js'
-import type { Principal } from './tokens.js'
-import { clientTokenLive, createAccessState, type AccessState } from '../services/access-state.js'
+import { bearerToken, type Principal } from '../access/declaration.js'
+import { createAccess, Refused, type Access, type PrincipalView } from '../access/index.js'
 import { notify } from '../db/client.js'
 import { CHANNEL } from './db.js'
 
+export { bearerToken }
+
 declare module 'fastify' {
   interface FastifyInstance {
-    access: AccessState
+    access: Access
     /**
      * Announces committed changes to every instance (NOTIFY warden_authz) and drops them from
      * this instance's caches at once. Payloads: 'graph', 'user:<id>', 'session:<id>', 'client:<id>',
@@ -17,29 +20,30 @@ declare module 'fastify' {
     publishChanges: (...payloads: string[]) => Promise<void>
   }
   interface FastifyRequest {
-    principal: Principal | null
+    /** the caller's view from the access module, looked up once by authn; null on public routes */
+    accessView: PrincipalView | null
   }
-}
-
-const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i
-
-/** The raw bearer token of a request, or null. Tokens in the query string are never read. */
-export function bearerToken (request: FastifyRequest): string | null {
-  const header = request.headers.authorization
-  if (header === undefined) return null
-  const match = BEARER.exec(header)
-  return match ? match[1] : null
 }
 
 /**
  * Authentication: for every route that is not public, an onRequest hook verifies the bearer
- * token (cached verification, see tokens.ts) and checks that its session, user or client is
- * still live, from in-process state kept fresh by NOTIFY. No SQL once warm.
+ * token (cached verification, see tokens.ts) and asks the access module whether its session,
+ * user or client is still live, from in-process state kept fresh by NOTIFY. No SQL once warm.
  */
 export default fp(async function authnPlugin (app: FastifyInstance) {
-  const access = createAccessState(app.db)
+  const access = createAccess(app.db)
   await access.ensureRevoked()
   app.decorate('access', access)
+  // the caches' sizes, for dashboards (and the bench)
+  new Gauge({ // eslint-disable-line no-new
+    name: 'warden_access_cache_entries',
+    help: 'Entries in the in-process access caches by cache',
+    labelNames: ['cache'] as const,
+    registers: [app.metrics.registry],
+    collect () {
+      for (const [cache, n] of Object.entries(access.stats())) this.set({ cache }, n)
+    }
+  })
   app.changes.subscribe(payload => access.invalidate(payload))
   app.decorate('publishChanges', async (...payloads: string[]) => {
     for (const payload of payloads) access.invalidate(payload)
@@ -47,43 +51,21 @@ export default fp(async function authnPlugin (app: FastifyInstance) {
   })
 
   app.decorateRequest('principal', null)
+  app.decorateRequest('accessView', null)
 
-  function checkLive (principal: Principal, request: FastifyRequest, done: HookHandlerDoneFunction) {
-    // found live before, and nothing has changed anywhere since: no cache lookups at all
-    if (access.view(principal, Date.now()) !== undefined) return done()
-    const since = access.epoch()
-    const revoked = access.tokenRevoked(principal.jti)
-    if (revoked instanceof Promise) {
-      revoked.then(r => r ? done(new InvalidToken('token has been revoked')) : checkHolder(principal, since, done), done)
-      return
-    }
-    if (revoked) return done(new InvalidToken('token has been revoked'))
-    checkHolder(principal, since, done)
+  function admit (request: FastifyRequest, outcome: PrincipalView | Refused, done: HookHandlerDoneFunction) {
+    if (outcome instanceof Refused) return done(new InvalidToken(outcome.reason))
+    request.accessView = outcome
+    done()
   }
 
-  /** The session and user (or the client) behind the token are still live. */
-  function checkHolder (principal: Principal, since: number, done: HookHandlerDoneFunction) {
-    if (principal.kind === 'client') {
-      const client = access.client(principal.sub)
-      const refused = () => new InvalidToken('client no longer exists or its secret was rotated')
-      if (client instanceof Promise) {
-        client.then(c => done(clientTokenLive(c, principal) ? undefined : refused()), done)
-        return
-      }
-      if (!clientTokenLive(client, principal)) return done(refused())
-      access.remember(principal, since, Infinity)
-      return done()
-    }
-    const session = access.session(principal.sid!)
-    const user = access.subject(principal.sub)
-    if (session instanceof Promise || user instanceof Promise) {
-      Promise.all([session, user]).then(([s, u]) => done(liveUserError(principal, s, u)), done)
+  function checkLive (principal: Principal, request: FastifyRequest, done: HookHandlerDoneFunction) {
+    const outcome = access.live(principal)
+    if (outcome instanceof Promise) {
+      outcome.then(o => admit(request, o, done), done)
       return
     }
-    const error = liveUserError(principal, session, user)
-    if (error) return done(error)
-    access.remember(principal, since, session!.expiresAt)
-    done()
+    admit(request, outcome, done)
   }
 
   function authenticate (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
@@ -120,16 +102,4 @@ export default fp(async function authnPlugin (app: FastifyInstance) {
     const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
     route.onRequest = [...hooks, authenticate]
   })
-}, { name: 'authn', dependencies: ['config', 'db', 'tokens'] })
-
-function liveUserError (
-  principal: Principal,
-  session: { userId: string, revoked: boolean, expiresAt: number } | null,
-  user: { active: boolean } | null
-): Error | undefined {
-  if (session === null || session.revoked || session.userId !== principal.sub || session.expiresAt <= Date.now()) {
-    return new InvalidToken('session has ended')
-  }
-  if (user === null || !user.active) return new InvalidToken('user is disabled')
-  return undefined
-}
+}, { name: 'authn', dependencies: ['config', 'db', 'tokens', 'metrics'] })

@@ -6,24 +6,12 @@ import { InvalidToken, TokenExpired } from '../errors.js'
 import { activatesAt, ensureSigningKey, isRetired, keyStatus, loadLiveKeys, rotateSigningKey, signerAt, type StoredKey } from '../tokens/key-store.js'
 import { publicJwkView, publicPemFromJwk, SUPPORTED_ALGS, type SigningAlg } from '../tokens/keys.js'
 import { GenerationalCache } from '../lib/generational-cache.js'
+import type { Principal } from '../access/declaration.js'
 
 export const ACCESS_TOKEN_TYP = 'at+jwt'
 
 /** What a verified access token says; cached per token string, so it is built once per token. */
-export interface Principal {
-  sub: string
-  kind: 'user' | 'client'
-  tid: string
-  sid: string | null
-  scopes: readonly string[]
-  scope: string
-  jti: string
-  iat: number
-  exp: number
-  clientId: string | null
-  /** client tokens: the client's secret generation when issued (`cver`); rotation bumps it */
-  clientVersion: number | null
-}
+export type { Principal }
 
 export interface AccessClaims {
   sub: string

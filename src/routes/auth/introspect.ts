@@ -1,15 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { eq } from 'drizzle-orm'
 import { intersectScopes, type EffectiveSet } from '../../authz/index.js'
 import { refreshTokens, sessions } from '../../db/schema/index.js'
 import { InsufficientScope, InvalidToken } from '../../errors.js'
-import { bearerToken } from '../../plugins/authn.js'
-import type { Principal } from '../../plugins/tokens.js'
+import { bearerToken, type Principal } from '../../access/declaration.js'
+import { Refused } from '../../access/index.js'
 import { errorResponses, oauthErrors, OAuthErrorSchema, ProblemSchema } from '../../schemas/common.js'
 import { IntrospectBodySchema, IntrospectionSchema } from '../../schemas/auth.js'
 import { ref } from '../../schemas/registry.js'
-import { clientTokenLive } from '../../services/access-state.js'
 import { hashRefreshToken } from '../../services/sessions.js'
 import { presentedClientCredentials, requireClient } from '../../services/clients.js'
 
@@ -33,26 +32,6 @@ const INACTIVE = { active: false } as const
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000)
 
 /**
- * Whether the session, user or client behind a verified access token is still live: the same
- * state the authn plugin checks on every request (cached, kept fresh by NOTIFY).
- */
-export async function principalIsLive (app: FastifyInstance, principal: Principal): Promise<boolean> {
-  if (await app.access.tokenRevoked(principal.jti)) return false
-  if (principal.kind === 'client') return clientTokenLive(await app.access.client(principal.sub), principal)
-  const [session, user] = await Promise.all([app.access.session(principal.sid!), app.access.subject(principal.sub)])
-  return session !== null && !session.revoked && session.userId === principal.sub && session.expiresAt > Date.now() &&
-    user !== null && user.active
-}
-
-/** The subject's current permissions in the token's tenant, or null if it is gone or disabled. */
-async function currentEffective (app: FastifyInstance, principal: Pick<Principal, 'kind' | 'sub' | 'tid'>): Promise<EffectiveSet | null> {
-  if (principal.kind === 'client') return (await app.access.client(principal.sub))?.effective ?? null
-  const state = await app.access.subject(principal.sub)
-  if (state === null || !state.active) return null
-  return app.access.effectiveFor(state, principal.tid)
-}
-
-/**
  * Token introspection (RFC 7662). Resource servers call it with their client credentials, or
  * with a bearer token that holds `tokens:introspect`. Unlike offline verification it sees at
  * once that a session ended, a user was disabled, a client was deleted or a permission was
@@ -62,7 +41,13 @@ async function currentEffective (app: FastifyInstance, principal: Pick<Principal
  * readable by its holder), so any authenticated client may introspect any token.
  */
 const introspectRoutes: FastifyPluginAsyncTypebox = async app => {
-  const { config } = app
+  const { config, access } = app
+
+  /** The subject's current permissions in the token's tenant, or null if it is gone or disabled. */
+  async function currentEffective (userId: string, tenantId: string): Promise<EffectiveSet | null> {
+    const held = await access.userEffective(userId, tenantId)
+    return held === null || !held.active ? null : held.effective
+  }
 
   /** Client credentials or a live bearer token with tokens:introspect; 401 without either. */
   async function authenticateCaller (request: FastifyRequest, reply: FastifyReply, body: { client_id?: string, client_secret?: string }) {
@@ -77,8 +62,10 @@ const introspectRoutes: FastifyPluginAsyncTypebox = async app => {
       return
     }
     const principal = app.tokens.verifyAccessToken(token)
-    if (!await principalIsLive(app, principal)) throw new InvalidToken('token is no longer valid')
+    const view = await access.live(principal)
+    if (view instanceof Refused) throw new InvalidToken('token is no longer valid')
     request.principal = principal
+    request.accessView = view
     try {
       await request.authorize('tokens:introspect')
     } catch (err) {
@@ -96,8 +83,13 @@ const introspectRoutes: FastifyPluginAsyncTypebox = async app => {
     } catch {
       return INACTIVE
     }
-    if (!await principalIsLive(app, principal)) return INACTIVE
-    const effective = await currentEffective(app, principal)
+    const view = await access.live(principal)
+    if (view instanceof Refused) return INACTIVE
+    // gone between the two reads: inactive, as if it had gone before
+    const effective = await Promise.resolve(access.effectiveOf(view)).catch(err => {
+      if (err instanceof InvalidToken) return null
+      throw err
+    })
     if (effective === null) return INACTIVE
     const answer: Introspection = {
       active: true,
@@ -128,7 +120,7 @@ const introspectRoutes: FastifyPluginAsyncTypebox = async app => {
     if (row.rotatedAt !== null || session.revokedAt !== null || row.expiresAt.getTime() <= now || session.expiresAt.getTime() <= now) {
       return INACTIVE
     }
-    const effective = await currentEffective(app, { kind: 'user', sub: session.userId, tid: session.tenantId })
+    const effective = await currentEffective(session.userId, session.tenantId)
     if (effective === null) return INACTIVE
     return {
       active: true,

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { and, asc, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm'
-import { intersectScopes, ScopeSet, type EffectiveSet } from '../../authz/index.js'
+import { intersectScopes, ScopeSet } from '../../authz/index.js'
 import { revokedTokens, roleAssignments, users } from '../../db/schema/index.js'
-import type { Principal } from '../../plugins/tokens.js'
+import type { Principal } from '../../access/declaration.js'
 import { OAuthError, TooManyAttempts } from '../../errors.js'
 import { oauthErrors } from '../../schemas/common.js'
 import { RevokeBodySchema, TokenBodySchema, TokenRequestDocSchema, TokenResponseSchema, type TokenBody } from '../../schemas/auth.js'
@@ -37,11 +37,8 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     keyPrefix: config.redisKeyPrefix
   })
 
-  async function effectiveFor (userId: string, tenantId: string): Promise<{ active: boolean, effective: EffectiveSet } | null> {
-    const state = await app.access.subject(userId)
-    if (state === null) return null
-    return { active: state.active, effective: await app.access.effectiveFor(state, tenantId) }
-  }
+  /** The user's effective permissions in the tenant, and whether they are active; null if the user is gone. */
+  const effectiveFor = async (userId: string, tenantId: string) => app.access.userEffective(userId, tenantId)
 
   /**
    * Login without `tenant` lands in the user's first tenant, else the default tenant. Membership

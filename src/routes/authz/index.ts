@@ -2,20 +2,20 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
 import {
-  decide, isValidPermissionName, isWildcard, permissionCovers, ScopeSet,
+  decide, isValidPermissionName, isWildcard, permissionCovers,
   type EffectiveSet, type RoleGraph
 } from '../../authz/index.js'
 import { permissions, roleAssignments, roles, users } from '../../db/schema/index.js'
 import { BadRequest, Forbidden, NotFound } from '../../errors.js'
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
-import type { SubjectState } from '../../services/access-state.js'
+import type { SubjectState } from '../../access/index.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, protectedErrors } from '../../schemas/common.js'
 import { ref } from '../../schemas/registry.js'
 import {
   CheckBatchResultSchema, CheckBatchSchema, CheckSchema, DecisionSchema, SubjectPageSchema, SubjectsQuerySchema,
   type Check, type DecisionAnswer
 } from '../../schemas/authz.js'
-import { holdsGlobally, resolveTenants } from './scope.js'
+import { resolveTenants } from './scope.js'
 
 const TAGS = ['authz']
 const CHECK_OTHERS = 'authz:check'
@@ -52,7 +52,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
   /** Answers checks in order: loads each distinct subject, tenant and the catalog once. */
   async function answer (request: FastifyRequest, checks: readonly Check[]): Promise<DecisionAnswer[]> {
     const principal = request.principal!
-    const scopes = ScopeSet.parse(principal.scope)
+    const scopes = app.access.scopesOf(principal)
     const caller = await request.effectivePermissions()
     const now = Date.now()
 
@@ -67,7 +67,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
     const [known, tenantIds, global, states] = await Promise.all([
       catalog(),
       resolveTenants(app.db, checks.flatMap(c => c.tenant === undefined ? [] : [c.tenant])),
-      aboutOthers ? holdsGlobally(app, principal, CHECK_OTHERS) : false,
+      aboutOthers ? app.access.holdsGlobally(principal, CHECK_OTHERS) : false,
       Promise.all([...subjectIds].map(async id => [id, await app.access.subject(id)] as const))
     ])
     const subjects = new Map<string, SubjectState | null>(states)
@@ -195,7 +195,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
     if (tenant !== undefined) {
       const [resolved, global] = await Promise.all([
         resolveTenants(app.db, [tenant]).then(m => m.get(tenant)),
-        holdsGlobally(app, principal, CHECK_OTHERS)
+        app.access.holdsGlobally(principal, CHECK_OTHERS)
       ])
       if (resolved === undefined || (!global && resolved !== principal.tid)) throw new NotFound('tenant not found')
       tenantId = resolved

@@ -1,22 +1,15 @@
 import type { FastifyInstance } from 'fastify'
+import type { Principal } from '../../access/declaration.js'
 import { inArray, or } from 'drizzle-orm'
 import type { DbOrTx } from '../../db/client.js'
 import { tenants } from '../../db/schema/index.js'
-import type { Principal } from '../../plugins/tokens.js'
+
+/** Whether a global assignment grants the caller `permission` (the access module decides). */
+export async function holdsGlobally (app: FastifyInstance, principal: Principal, permission: string): Promise<boolean> {
+  return app.access.holdsGlobally(principal, permission)
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/**
- * Whether the caller holds `permission` through a global (tenant-less) assignment. Callers whose
- * permission comes only from a tenant assignment, and clients (which belong to one tenant), act
- * within the token's tenant only.
- */
-export async function holdsGlobally (app: FastifyInstance, principal: Principal, permission: string): Promise<boolean> {
-  if (principal.kind !== 'user') return false
-  const state = await app.access.subject(principal.sub)
-  if (state === null) return false
-  return (await app.access.getGraph()).effective(state.assignments, null).has(permission)
-}
 
 /** Maps tenant ids and slugs to tenant ids, in one query; names that match nothing are absent. */
 export async function resolveTenants (db: DbOrTx, names: Iterable<string>): Promise<Map<string, string>> {

@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { and, eq, exists, sql, type SQL } from 'drizzle-orm'
-import { EffectiveSet, ScopeSet, type Condition } from '../../authz/index.js'
+import type { Held } from '../../access/index.js'
 import type { DbOrTx } from '../../db/client.js'
 import { roleAssignments, users } from '../../db/schema/index.js'
-import { Forbidden, InvalidToken, NotFound } from '../../errors.js'
+import { Forbidden, NotFound } from '../../errors.js'
 import { findTenant, type Tenant } from '../tenants.js'
-import { canonicalCondition } from './conditions.js'
 
 /**
  * Where an administrator's permission applies (API.md "Tenant scope"): everywhere when a global
@@ -17,50 +16,25 @@ export interface AdminScope {
   tenantId: string | null
 }
 
-/** What the caller may pass on in one scope: their effective set there, limited by the token's scopes. */
-export interface Held {
-  /** true if the caller holds the permission unconditionally (wildcards count) */
-  covers: (permission: string) => boolean
-  /** true if the caller holds the permission unconditionally, or under exactly this condition */
-  coversGrant: (permission: string, condition: Condition | null) => boolean
-}
+export type { Held }
 
-function principalOf (request: FastifyRequest) {
-  const principal = request.principal
-  if (principal === null) throw new Forbidden('not allowed')
-  return principal
+function viewOf (request: FastifyRequest) {
+  const view = request.accessView
+  if (view === null) throw new Forbidden('not allowed')
+  return view
 }
 
 /**
- * The caller's grantable rights in `tenantId` (null: from global assignments only). A client
- * (service account) holds its scopes in its own tenant and nothing anywhere else.
+ * The caller's grantable rights in `tenantId` (null: from global assignments only), from the
+ * access module. A client (service account) holds its scopes in its own tenant and nothing anywhere else.
  */
 export async function heldIn (app: FastifyInstance, request: FastifyRequest, tenantId: string | null): Promise<Held> {
-  const principal = principalOf(request)
-  const scopes = ScopeSet.parse(principal.scope)
-  let effective: EffectiveSet
-  if (principal.kind === 'client') {
-    effective = tenantId === principal.tid ? await request.effectivePermissions() : EffectiveSet.EMPTY
-  } else {
-    const state = await app.access.subject(principal.sub)
-    if (state === null) throw new InvalidToken('user no longer exists')
-    effective = await app.access.effectiveFor(state, tenantId)
-  }
-  const covers = (permission: string) => scopes.covers(permission) && effective.has(permission)
-  return {
-    covers,
-    coversGrant (permission, condition) {
-      if (covers(permission)) return true
-      if (condition === null || !scopes.covers(permission)) return false
-      const wanted = canonicalCondition(condition)
-      return effective.conditionsFor(permission).some(c => canonicalCondition(c) === wanted)
-    }
-  }
+  return app.access.heldIn(viewOf(request), tenantId)
 }
 
 /** Global if a global assignment grants `permission` (and the token's scopes allow it), else the token's tenant. */
 export async function adminScope (app: FastifyInstance, request: FastifyRequest, permission: string): Promise<AdminScope> {
-  const principal = principalOf(request)
+  const principal = viewOf(request).principal
   if (principal.kind === 'user') {
     const global = await heldIn(app, request, null)
     if (global.covers(permission)) return { tenantId: null }

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache'
 import type { Db } from '../db/client.js'
 import { clients, permissions, revokedTokens, roleAssignments, roleInheritance, rolePermissions, roles, sessions, users } from '../db/schema/index.js'
 import { compileRoleGraph, EffectiveSet, type RoleGraph, type RoleInput, type Condition } from '../authz/index.js'
+import type { Principal } from './declaration.js'
 
 export interface SubjectState {
   active: boolean
@@ -15,10 +16,13 @@ export interface SessionState { userId: string, revoked: boolean, expiresAt: num
 
 /**
  * What the hot path resolved for one principal (a verified token): its session and user are
- * live and, once authz has asked, its effective set in the token's tenant. Valid while the epoch
- * has not moved (no change anywhere since) and until `until` (session end, assignment expiry).
+ * live and, once authz has asked, its effective set in the token's tenant. Current while the
+ * epoch has not moved (no change anywhere since) and until `until` (session end, assignment
+ * expiry). A request looks it up once (authn) and carries it (`request.accessView`).
  */
 export interface PrincipalView {
+  readonly principal: Principal
+  /** the epoch it was made at; -1 for a view made from state that was already stale (never current) */
   readonly epoch: number
   until: number
   effective: EffectiveSet | null
@@ -57,7 +61,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
   const inflight = new Map<string, Promise<unknown>>()
   // keyed by the principal object, which the verified-token cache shares between requests: a
   // request then touches one small record instead of the session, subject and effective caches
-  const views = new WeakMap<object, PrincipalView>()
+  const views = new WeakMap<Principal, PrincipalView>()
   // false between 'down' and 'reset': changes may be missed, so caches are neither read nor filled
   let trusted = true
   // revoked access tokens still within their lifetime: jti -> expiry (ms); null until loaded,
@@ -175,21 +179,31 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     return clientCache.get(id) ?? once('c:' + id, () => loadClient(id))
   }
 
-  /** The principal's view if nothing changed since it was made and nothing in it expired. */
-  function view (principal: object, now: number): PrincipalView | undefined {
-    const v = views.get(principal)
-    return v !== undefined && v.epoch === epoch && v.until > now && trusted ? v : undefined
+  /** Whether a view still stands: nothing changed anywhere since it was made, nothing in it expired. */
+  function current (v: PrincipalView, now: number): boolean {
+    return v.epoch === epoch && v.until > now && trusted
   }
 
-  /** Records that the principal was found live from state read at epoch `since` (ignored if anything changed since). */
-  function remember (principal: object, since: number, until: number): void {
-    if (since === epoch && trusted) views.set(principal, { epoch: since, until, effective: null, allowedRoutes: [] })
+  /** The principal's remembered view if it still stands. */
+  function view (principal: Principal, now: number): PrincipalView | undefined {
+    const v = views.get(principal)
+    return v !== undefined && current(v, now) ? v : undefined
   }
 
-  /** Adds the effective set computed from state read at epoch `since` to the principal's view. */
-  function rememberEffective (principal: object, since: number, effective: EffectiveSet): void {
-    const v = views.get(principal)
-    if (v === undefined || v.epoch !== since || since !== epoch) return
+  /**
+   * A view of a principal found live from state read at epoch `since`, valid until `until`;
+   * remembered for the next request unless anything changed since (then it serves this one only).
+   */
+  function makeView (principal: Principal, since: number, until: number): PrincipalView {
+    const fresh = since === epoch && trusted
+    const v: PrincipalView = { principal, epoch: fresh ? since : -1, until, effective: null, allowedRoutes: [] }
+    if (fresh) views.set(principal, v)
+    return v
+  }
+
+  /** Adds the effective set computed from state read at epoch `since` to the view, if both still stand. */
+  function keepEffective (v: PrincipalView, since: number, effective: EffectiveSet): void {
+    if (v.epoch !== since || since !== epoch) return
     v.effective = effective
     v.allowedRoutes.length = 0
     if (effective.nextExpiry !== null && effective.nextExpiry < v.until) v.until = effective.nextExpiry
@@ -300,9 +314,10 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     trusted: () => trusted,
     /** bumped by every invalidation: state read at an older epoch may be stale */
     epoch: () => epoch,
+    current,
     view,
-    remember,
-    rememberEffective,
+    makeView,
+    keepEffective,
     stats: () => ({ subjects: subjects.size, sessions: sessionCache.size, clients: clientCache.size, revokedTokens: revoked?.size ?? 0 })
   }
 }
