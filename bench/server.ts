@@ -12,6 +12,7 @@ import { openCountingDatabase } from './lib/counting-db.js'
 import type { Commands, Ready, Reply, Request, ServerStats } from './lib/protocol.js'
 import { addBenchRoutes, benchSeeder } from './lib/seed.js'
 import { lowerThreadpoolPriority } from '../src/lib/threadpool-priority.js'
+import { changed } from '../src/access/changes.js'
 
 const config = loadConfig(process.env)
 const database = await openCountingDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
@@ -46,7 +47,7 @@ const handlers: { [K in keyof Commands]: (args: Commands[K]['args']) => Promise<
 
   async timeGraph () {
     const gc = (globalThis as { gc?: () => void }).gc
-    app.access.invalidate('graph')
+    app.access.invalidate(changed.graph)
     gc?.()
     const before = process.memoryUsage().heapUsed
     const t0 = performance.now()

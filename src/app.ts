@@ -10,6 +10,7 @@ import configPlugin from './plugins/config.js'
 import schemasPlugin from './plugins/schemas.js'
 import { namedSchemas } from './schemas/registry.js'
 import dbPlugin from './plugins/db.js'
+import changesPlugin from './plugins/changes.js'
 import passwordsPlugin from './plugins/passwords.js'
 import seedPlugin from './plugins/seed.js'
 import tokensPlugin from './plugins/tokens.js'
@@ -107,6 +108,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   await app.register(securityHeaders)
   await app.register(inputGuard)
   await app.register(dbPlugin, { database: opts.database })
+  await app.register(changesPlugin)
   await app.register(redisPlugin)
   await app.register(passwordsPlugin)
   await app.register(seedPlugin)

@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm'
 import { build, loginAdmin, newUser, ISSUER } from './helper.js'
 import { roleAssignments, roles, tenants } from '../src/db/schema/index.js'
 import { buildNotesService } from '../examples/notes-service/server.js'
+import { changed } from '../src/access/changes.js'
 
 // Warden and the example service, both listening, talking over HTTP as they would in production.
 const warden = await build(t)
@@ -104,7 +105,7 @@ t.test('another tenant sees none of these notes', async t => {
   const [userRole] = await warden.db.select({ id: roles.id }).from(roles).where(eq(roles.name, 'user'))
   await warden.db.delete(roleAssignments).where(eq(roleAssignments.userId, ben.id))
   await warden.db.insert(roleAssignments).values({ userId: ben.id, roleId: userRole.id, tenantId: globex.id })
-  await warden.publishChanges('user:' + ben.id)
+  await warden.changes.publish(changed.user(ben.id))
   const benToken = await token({ grant_type: 'password', username: ben.username, password: ben.password, tenant: 'globex' })
   const theirs = await call('/notes', benToken)
   t.equal(theirs.status, 200)

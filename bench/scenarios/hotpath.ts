@@ -13,6 +13,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { permissions, roleInheritance, rolePermissions, roles } from '../../src/db/schema/index.js'
 import { addBenchRoutes, benchSeeder } from '../lib/seed.js'
+import { changed } from '../../src/access/changes.js'
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
 
@@ -44,7 +45,7 @@ export async function runHotPath (seconds: number): Promise<HotPathResult> {
   }
   await app.db.insert(rolePermissions).values({ roleId: ids[0], permission: 'posts:read' })
   await app.db.insert(roleInheritance).values([{ roleId: ids[1], parentId: ids[0] }, { roleId: ids[2], parentId: ids[1] }])
-  await app.publishChanges('graph')
+  await app.changes.publish(changed.graph)
   const seeder = benchSeeder(app)
   const users = await seeder.seedUsers({ count: 1000, prefix: 'hot', role: 'bench-r1', tenant: null })
   const tokens = await seeder.mintTokens({ userIds: users.map(u => u.id), tenant: null })
@@ -61,7 +62,7 @@ export async function runHotPath (seconds: number): Promise<HotPathResult> {
     await app.db.insert(rolePermissions).values(names.map(permission => ({ roleId: role.id, permission })))
     await app.db.insert(roleInheritance).values({ roleId: role.id, parentId: ids[2] })
   }
-  await app.publishChanges('graph')
+  await app.changes.publish(changed.graph)
   for (let i = 0; i < 100; i++) wideUsers.push(...await seeder.seedUsers({ count: 10, prefix: `wide${i}-`, role: `wide-${i}`, tenant: null }))
   const wideTokens = await seeder.mintTokens({ userIds: wideUsers.map(u => u.id), tenant: null })
   const wideHeaders = wideTokens.map(t => Buffer.from('Bearer ' + t.accessToken, 'latin1'))

@@ -4,6 +4,7 @@ import type { Db } from '../db/client.js'
 import { clients, permissions, revokedTokens, roleAssignments, roleInheritance, rolePermissions, roles, sessions, users } from '../db/schema/index.js'
 import { compileRoleGraph, EffectiveSet, type RoleGraph, type RoleInput, type Condition } from '../authz/index.js'
 import type { Principal } from './declaration.js'
+import type { Change } from './changes.js'
 
 export interface SubjectState {
   active: boolean
@@ -254,47 +255,37 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     revoked = null
   }
 
-  /**
-   * Applies one NOTIFY payload: 'graph', 'user:<id>', 'session:<id>', 'client:<id>',
-   * 'token:<jti>:<exp seconds>' (a revoked access token), 'reset' (anything may have changed),
-   * and the listener's own 'listener:down' (trust nothing) and 'listener:up' (hearing changes
-   * again; anything may have changed meanwhile).
-   */
-  function invalidate (payload: string) {
+  /** Applies one change heard on the bus (or made here): drops what it makes stale. */
+  function invalidate (change: Change) {
     epoch++
-    const colon = payload.indexOf(':')
-    const kind = colon === -1 ? payload : payload.slice(0, colon)
-    const id = colon === -1 ? '' : payload.slice(colon + 1)
-    switch (kind) {
+    switch (change.kind) {
       case 'graph':
         graph = null
         for (const state of subjects.values()) state.effective.clear()
         for (const key of [...clientCache.keys()]) clientCache.delete(key)
         break
       case 'user':
-        subjects.delete(id)
+        subjects.delete(change.id)
         break
       case 'session':
-        sessionCache.delete(id)
+        sessionCache.delete(change.id)
         break
       case 'client':
-        clientCache.delete(id)
+        clientCache.delete(change.id)
         break
-      case 'token': {
+      case 'token':
         revokedEpoch++
-        const sep = id.lastIndexOf(':')
-        const exp = Number(id.slice(sep + 1)) * 1000
-        if (revoked !== null && sep > 0 && Number.isFinite(exp)) revoked.set(id.slice(0, sep), exp)
-        else revoked = null
+        if (revoked !== null) revoked.set(change.jti, change.exp * 1000)
         break
-      }
+      case 'keys':
+        break
       case 'reset':
         clearAll()
         if (trusted) ensureRevoked().catch(() => {})
         break
       case 'listener':
         clearAll()
-        trusted = id === 'up'
+        trusted = change.up
         if (trusted) ensureRevoked().catch(() => {})
         break
     }

@@ -350,8 +350,3 @@ export async function runMigrations (handle: DatabaseHandle, databaseUrl: string
     await single.end({ timeout: 5 })
   }
 }
-
-/** Sends a NOTIFY; inside a transaction it is delivered on commit. */
-export async function notify (db: DbOrTx, channel: string, payload: string): Promise<void> {
-  await db.execute(sql`select pg_notify(${channel}, ${payload})`)
-}

@@ -4,20 +4,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { InvalidToken, Unauthenticated } from '../errors.js'
 import { bearerToken, type Principal } from '../access/declaration.js'
 import { createAccess, Refused, type Access, type PrincipalView } from '../access/index.js'
-import { notify } from '../db/client.js'
-import { CHANNEL } from './db.js'
 
 export { bearerToken }
 
 declare module 'fastify' {
   interface FastifyInstance {
     access: Access
-    /**
-     * Announces committed changes to every instance (NOTIFY warden_authz) and drops them from
-     * this instance's caches at once. Payloads: 'graph', 'user:<id>', 'session:<id>', 'client:<id>',
-     * 'token:<jti>:<exp>', 'keys'.
-     */
-    publishChanges: (...payloads: string[]) => Promise<void>
   }
   interface FastifyRequest {
     /** the caller's view from the access module, looked up once by authn; null on public routes */
@@ -44,11 +36,7 @@ export default fp(async function authnPlugin (app: FastifyInstance) {
       for (const [cache, n] of Object.entries(access.stats())) this.set({ cache }, n)
     }
   })
-  app.changes.subscribe(payload => access.invalidate(payload))
-  app.decorate('publishChanges', async (...payloads: string[]) => {
-    for (const payload of payloads) access.invalidate(payload)
-    await Promise.all(payloads.map(payload => notify(app.db, CHANNEL, payload)))
-  })
+  app.changes.subscribe(change => access.invalidate(change))
 
   app.decorateRequest('principal', null)
   app.decorateRequest('accessView', null)
@@ -102,4 +90,4 @@ export default fp(async function authnPlugin (app: FastifyInstance) {
     const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
     route.onRequest = [...hooks, authenticate]
   })
-}, { name: 'authn', dependencies: ['config', 'db', 'tokens', 'metrics'] })
+}, { name: 'authn', dependencies: ['config', 'db', 'changes', 'tokens', 'metrics'] })

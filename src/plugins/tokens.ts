@@ -150,8 +150,8 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
     app.log.warn({ kid: startSigner.kid, alg: startSigner.alg }, `the active signing key is ${startSigner.alg}, not SIGNING_ALG ${config.signingAlg}: rotate the keys to switch`)
   }
 
-  app.changes.subscribe(payload => {
-    if (payload === 'keys' || payload === 'reset' || payload === 'listener:up') {
+  app.changes.subscribe(change => {
+    if (change.kind === 'keys' || change.kind === 'reset' || (change.kind === 'listener' && change.up)) {
       reload().catch(err => app.log.error({ err }, 'reloading signing keys failed'))
     }
   })
@@ -237,7 +237,7 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
       return { kid: row.kid, alg: row.alg, createdAt: row.createdAt, activatesAt: activatesAt(row) }
     }
   })
-}, { name: 'tokens', dependencies: ['config', 'db'] })
+}, { name: 'tokens', dependencies: ['config', 'db', 'changes'] })
 
 function toPrincipal (claims: Record<string, unknown>): Principal {
   const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId, cver } = claims

@@ -1,7 +1,8 @@
 import { desc, eq, isNull, and, lte, isNotNull, gt, or, sql } from 'drizzle-orm'
 import type { JsonWebKey } from 'node:crypto'
 import { signingKeys } from '../db/schema/index.js'
-import { notify, type Db, type DbOrTx } from '../db/client.js'
+import type { Db, DbOrTx } from '../db/client.js'
+import { announce, changed } from '../access/changes.js'
 import { decryptPrivateKey, encryptPrivateKey, generateSigningKey, type SigningAlg } from './keys.js'
 
 export interface StoredKey {
@@ -102,7 +103,7 @@ export async function ensureSigningKey (db: DbOrTx, alg: SigningAlg, secret: str
       .where(and(isNull(signingKeys.retiresAt), isNull(signingKeys.retiredAt))).limit(1)
     if (active.length > 0) return false
     await insertKey(tx, alg, secret)
-    await notify(tx, 'warden_authz', 'keys')
+    await announce(tx, changed.keys)
     return true
   })
 }
@@ -179,7 +180,7 @@ export async function rotateSigningKey (db: Db, alg: SigningAlg, secret: string 
     await tx.update(signingKeys).set({ retiresAt })
       .where(and(isNull(signingKeys.retiredAt), isNull(signingKeys.retiresAt)))
     const row = await insertKey(tx, alg, secret, now, activates)
-    await notify(tx, 'warden_authz', 'keys')
+    await announce(tx, changed.keys)
     return row
   })
 }

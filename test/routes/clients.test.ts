@@ -4,6 +4,7 @@ import { and, eq } from 'drizzle-orm'
 import { decodeJwt } from 'jose'
 import { build, bearer, login, loginAdmin, newUser } from '../helper.js'
 import { auditEvents, clients, roleAssignments, roles, tenants } from '../../src/db/schema/index.js'
+import { changed } from '../../src/access/changes.js'
 
 const app = await build(t)
 const [defaultTenant] = await app.db.select().from(tenants).where(eq(tenants.isDefault, true))
@@ -51,7 +52,7 @@ async function tenantMember (role: string, tenantId: string) {
   const [r] = await app.db.select({ id: roles.id }).from(roles).where(eq(roles.name, role))
   await app.db.delete(roleAssignments).where(eq(roleAssignments.userId, user.id))
   await app.db.insert(roleAssignments).values({ userId: user.id, roleId: r.id, tenantId })
-  await app.publishChanges('user:' + user.id)
+  await app.changes.publish(changed.user(user.id))
   const tokens = await login(app, user.username, user.password, { tenant: tenantId })
   return { ...user, token: tokens.access_token }
 }

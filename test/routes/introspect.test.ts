@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm'
 import { decodeJwt } from 'jose'
 import { build, bearer, login, loginAdmin, newUser, ISSUER } from '../helper.js'
 import { roleAssignments, sessions, tenants, users } from '../../src/db/schema/index.js'
+import { changed } from '../../src/access/changes.js'
 
 const app = await build(t)
 const [defaultTenant] = await app.db.select().from(tenants).where(eq(tenants.isDefault, true))
@@ -170,13 +171,13 @@ t.test('a disabled user\'s tokens are inactive; lost permissions leave the scope
   const user = await newUser(app)
   t.equal((await activeOf(user.token)).active, true)
   await app.db.delete(roleAssignments).where(eq(roleAssignments.userId, user.id))
-  await app.publishChanges('user:' + user.id)
+  await app.changes.publish(changed.user(user.id))
   const stripped = await activeOf(user.token)
   t.equal(stripped.active, true)
   t.equal(stripped.scope, '', 'the role behind every scope is gone')
 
   await app.db.update(users).set({ isActive: false }).where(and(eq(users.id, user.id)))
-  await app.publishChanges('user:' + user.id)
+  await app.changes.publish(changed.user(user.id))
   t.same(await activeOf(user.token), { active: false })
   t.same(await activeOf(user.tokens.refresh_token!), { active: false })
 })

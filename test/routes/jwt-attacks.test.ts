@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm'
 import { decodeJwt } from 'jose'
 import { build, bearer, login, newUser, ISSUER } from '../helper.js'
 import { sessions, signingKeys, users } from '../../src/db/schema/index.js'
+import { changed } from '../../src/access/changes.js'
 
 /**
  * Each forged or damaged token must be refused with 401 and
@@ -216,18 +217,18 @@ t.test('tokens of ended sessions and users', async t => {
   const second = await login(app, user.username, user.password)
   const secondSid = decodeJwt(second.access_token).sid as string
   await app.db.delete(sessions).where(eq(sessions.id, secondSid))
-  await app.publishChanges('session:' + secondSid)
+  await app.changes.publish(changed.session(secondSid))
   await refused(t, second.access_token, 'token of a deleted session')
 
   const third = await login(app, user.username, user.password)
   await app.db.update(sessions).set({ revokedAt: new Date(), revokedReason: 'test' }).where(eq(sessions.id, decodeJwt(third.access_token).sid as string))
-  await app.publishChanges('session:' + (decodeJwt(third.access_token).sid as string))
+  await app.changes.publish(changed.session((decodeJwt(third.access_token).sid as string)))
   await refused(t, third.access_token, 'token of a revoked session')
 
   const expiredSession = await login(app, user.username, user.password)
   const expiredSid = decodeJwt(expiredSession.access_token).sid as string
   await app.db.update(sessions).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(sessions.id, expiredSid))
-  await app.publishChanges('session:' + expiredSid)
+  await app.changes.publish(changed.session(expiredSid))
   await refused(t, expiredSession.access_token, 'token of an expired session')
 
   const logout = await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(user.token) })
@@ -237,13 +238,13 @@ t.test('tokens of ended sessions and users', async t => {
   const disabled = await newUser(app, 'disabled')
   t.equal((await me(bearer(disabled.token))).statusCode, 200)
   await app.db.update(users).set({ isActive: false }).where(eq(users.id, disabled.id))
-  await app.publishChanges('user:' + disabled.id)
+  await app.changes.publish(changed.user(disabled.id))
   await refused(t, disabled.token, 'token of a disabled user')
 
   const deleted = await newUser(app, 'deleted')
   t.equal((await me(bearer(deleted.token))).statusCode, 200)
   await app.db.delete(users).where(eq(users.id, deleted.id))
-  await app.publishChanges('user:' + deleted.id, 'session:' + (decodeJwt(deleted.token).sid as string))
+  await app.changes.publish(changed.user(deleted.id), changed.session((decodeJwt(deleted.token).sid as string)))
   await refused(t, deleted.token, 'token of a deleted user')
 })
 

@@ -2,13 +2,14 @@ import t from 'tap'
 import { and, eq } from 'drizzle-orm'
 import { auditEvents, posts, roleAssignments, roles, tenants } from '../../src/db/schema/index.js'
 import { bearer, build, login, loginAdmin, newUser } from '../helper.js'
+import { changed } from '../../src/access/changes.js'
 
 const app = await build(t)
 
 async function assign (userId: string, role: string, tenantId: string | null = null) {
   const [row] = await app.db.select({ id: roles.id }).from(roles).where(eq(roles.name, role))
   await app.db.insert(roleAssignments).values({ userId, roleId: row.id, tenantId })
-  await app.publishChanges('user:' + userId)
+  await app.changes.publish(changed.user(userId))
 }
 
 async function create (token: string, payload: Record<string, unknown>) {

@@ -4,6 +4,7 @@ import { decodeJwt } from 'jose'
 import { build, bearer, login, loginAdmin, newUser, type TokenSet } from '../helper.js'
 import { auditEvents, refreshTokens, sessions, users } from '../../src/db/schema/index.js'
 import type { App } from '../../src/app.js'
+import { changed } from '../../src/access/changes.js'
 
 const app = await build(t)
 
@@ -164,12 +165,12 @@ t.test('scopes: kept, may narrow, cannot widen', async t => {
 t.test('a disabled user cannot refresh', async t => {
   const user = await newUser(app, 'disabled')
   await app.db.update(users).set({ isActive: false }).where(eq(users.id, user.id))
-  await app.publishChanges('user:' + user.id)
+  await app.changes.publish(changed.user(user.id))
   const res = await refresh(user.tokens.refresh_token!)
   t.equal(res.statusCode, 400)
   t.equal(res.json().error, 'invalid_grant')
   await app.db.update(users).set({ isActive: true }).where(eq(users.id, user.id))
-  await app.publishChanges('user:' + user.id)
+  await app.changes.publish(changed.user(user.id))
   t.equal((await refresh(user.tokens.refresh_token!)).statusCode, 200, 'enabled again: the same refresh token works (the refusal did not consume it)')
 })
 

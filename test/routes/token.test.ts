@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm'
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
 import { build, bearer, login, loginAdmin, newUser, ADMIN_EMAIL, ADMIN_PASSWORD, ISSUER } from '../helper.js'
 import { roleAssignments, roles, sessions, tenants, users } from '../../src/db/schema/index.js'
+import { changed } from '../../src/access/changes.js'
 
 const app = await build(t)
 const defaultTenant = (await app.db.select().from(tenants).where(eq(tenants.isDefault, true)))[0]
@@ -26,7 +27,7 @@ function tokenJson (body: Record<string, unknown>, remoteAddress = '127.0.0.1') 
 
 async function disable (userId: string) {
   await app.db.update(users).set({ isActive: false }).where(eq(users.id, userId))
-  await app.publishChanges('user:' + userId)
+  await app.changes.publish(changed.user(userId))
 }
 
 const alice = await newUser(app, 'alice')
@@ -153,7 +154,7 @@ t.test('tenant: by slug and by id; not a member is invalid_grant', async t => {
   const [userRole] = await app.db.select().from(roles).where(eq(roles.name, 'user'))
   const carol = await newUser(app, 'carol')
   await app.db.insert(roleAssignments).values({ userId: carol.id, roleId: userRole.id, tenantId: acme.id })
-  await app.publishChanges('user:' + carol.id)
+  await app.changes.publish(changed.user(carol.id))
 
   const noTenant = await login(app, carol.username, carol.password)
   t.equal(decodeJwt(noTenant.access_token).tid, defaultTenant.id, 'without tenant: the first tenant (default)')
@@ -181,7 +182,7 @@ t.test('tenant: by slug and by id; not a member is invalid_grant', async t => {
   t.test('an expired assignment is not membership', async t => {
     const dave = await newUser(app, 'dave')
     await app.db.insert(roleAssignments).values({ userId: dave.id, roleId: userRole.id, tenantId: acme.id, expiresAt: new Date(Date.now() - 60_000) })
-    await app.publishChanges('user:' + dave.id)
+    await app.changes.publish(changed.user(dave.id))
     const res = await tokenForm({ grant_type: 'password', username: dave.username, password: dave.password, tenant: 'acme' })
     t.equal(res.statusCode, 400, res.body)
     t.equal(res.json().error, 'invalid_grant')

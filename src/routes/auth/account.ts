@@ -12,6 +12,7 @@ import { userView } from '../../services/admin/users.js'
 import { revokeSessions, revokeUserSessions } from '../../services/sessions.js'
 import { defaultTenant } from '../../services/tenants.js'
 import { ref } from '../../schemas/registry.js'
+import { changed } from '../../access/changes.js'
 
 type UserRow = typeof users.$inferSelect
 
@@ -65,7 +66,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     const ended = request.query.all === true
       ? await revokeUserSessions(app.db, principal.sub, 'logout')
       : await revokeSessions(app.db, [principal.sid!], 'logout')
-    await app.publishChanges(...ended.map(id => 'session:' + id))
+    await app.changes.publish(...ended.map(changed.session))
     app.audit.record(request, { action: 'auth.logout', outcome: 'success', targetType: 'user', targetId: principal.sub, detail: `${ended.length} session(s) ended` })
     return reply.code(204).send(null)
   })
@@ -163,7 +164,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
         .where(eq(users.id, user.id))
       return revokeUserSessions(tx, user.id, 'password changed', principal.sid!)
     })
-    await app.publishChanges(...ended.map(id => 'session:' + id))
+    await app.changes.publish(...ended.map(changed.session))
     app.audit.record(request, { action: 'user.password_change', outcome: 'success', targetType: 'user', targetId: user.id, detail: `${ended.length} other session(s) ended` })
     return reply.code(204).send(null)
   })
@@ -225,7 +226,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       .where(and(eq(sessions.id, request.params.id), eq(sessions.userId, principal.sub), isNull(sessions.revokedAt)))
     if (!own) throw new NotFound('session not found')
     await revokeSessions(app.db, [own.id], 'deleted by user')
-    await app.publishChanges('session:' + own.id)
+    await app.changes.publish(changed.session(own.id))
     app.audit.record(request, { action: 'auth.session_delete', outcome: 'success', targetType: 'session', targetId: own.id })
     return reply.code(204).send(null)
   })

@@ -12,6 +12,7 @@ import { createLoginLimits } from '../../security/login-limits.js'
 import { createSession, findSessionByRefreshToken, revokeSessions, rotateRefreshToken, StaleCredentials } from '../../services/sessions.js'
 import { clientCredentialsGrant, optionalClient, refuseServiceClient } from '../../services/clients.js'
 import { defaultTenant, findTenant, type Tenant } from '../../services/tenants.js'
+import { changed } from '../../access/changes.js'
 
 export const REFRESH_COOKIE = 'warden_refresh'
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
@@ -167,7 +168,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     })
     if (!result.ok) {
       if (result.reason === 'reused' && result.sessionId) {
-        await app.publishChanges('session:' + result.sessionId)
+        await app.changes.publish(changed.session(result.sessionId))
         app.audit.record(request, { action: 'auth.refresh_reuse', outcome: 'denied', targetType: 'session', targetId: result.sessionId, detail: 'session revoked' })
       }
       throw new OAuthError('invalid_grant', 'invalid refresh token')
@@ -222,7 +223,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     if (sid !== null) {
       const ended = await revokeSessions(app.db, [sid], 'revoked')
       if (ended.length > 0) {
-        await app.publishChanges('session:' + sid)
+        await app.changes.publish(changed.session(sid))
         app.audit.record(request, { action: 'auth.revoke', outcome: 'success', targetType: 'session', targetId: sid })
       }
     }
@@ -243,7 +244,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     }
     const expiresAt = new Date(principal.exp * 1000)
     await app.db.insert(revokedTokens).values({ jti: principal.jti, expiresAt }).onConflictDoNothing()
-    await app.publishChanges(`token:${principal.jti}:${principal.exp}`)
+    await app.changes.publish(changed.token(principal.jti, principal.exp))
     app.audit.record(request, { action: 'auth.revoke', outcome: 'success', targetType: principal.kind === 'client' ? 'client' : 'session', targetId: principal.sid ?? principal.sub, detail: 'access token revoked' })
     return principal.sid
   }
