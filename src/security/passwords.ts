@@ -12,6 +12,7 @@
 // the list keeps).
 import { randomBytes } from 'node:crypto'
 import argon2, { type HashOptions } from 'argon2'
+import pLimit from 'p-limit'
 import { dictionary } from '@zxcvbn-ts/language-common'
 
 export interface Argon2Params {
@@ -96,36 +97,6 @@ function parseHash (hash: string): ParsedHash | undefined {
   return { type, version: Number(version), memoryCost: Number(m), timeCost: Number(t), parallelism: Number(p) }
 }
 
-/**
- * At most `max` argon2 jobs at once; the rest wait in line. argon2 runs on libuv's threadpool:
- * unbounded, a login flood would put four threads of hashing against the event loop and starve
- * every other route (bench/README.md, scenario G). Bounding it also bounds memory (m KiB a job).
- */
-function createLimiter (max: number) {
-  let running = 0
-  const waiting: Array<() => void> = []
-  const release = () => {
-    running--
-    const next = waiting.shift()
-    if (next !== undefined) {
-      running++
-      next()
-    }
-  }
-  return async function limit<T> (job: () => Promise<T>): Promise<T> {
-    if (running < max) {
-      running++
-    } else {
-      await new Promise<void>(resolve => waiting.push(resolve))
-    }
-    try {
-      return await job()
-    } finally {
-      release()
-    }
-  }
-}
-
 export function createPasswordHasher (params: Argon2Params = OWASP_ARGON2, opts: { maxConcurrent?: number } = {}): PasswordHasher {
   validateArgon2Params(params)
   const options: HashOptions = {
@@ -134,7 +105,11 @@ export function createPasswordHasher (params: Argon2Params = OWASP_ARGON2, opts:
     timeCost: params.timeCost,
     parallelism: params.parallelism
   }
-  const limit = createLimiter(opts.maxConcurrent ?? 1)
+  // At most `maxConcurrent` argon2 jobs at once; the rest wait in line (first come, first
+  // served). argon2 runs on libuv's threadpool: unbounded, a login flood would put four threads
+  // of hashing against the event loop and starve every other route (bench/README.md, scenario G).
+  // Bounding it also bounds memory (m KiB a job).
+  const limit = pLimit(opts.maxConcurrent ?? 1)
 
   const hash = (password: string): Promise<string> => limit(() => argon2.hash(password, options))
 
