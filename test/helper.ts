@@ -3,6 +3,7 @@ import postgres from 'postgres'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js'
+import { countQueries } from '../bench/lib/counting-db.js'
 
 /**
  * Test isolation: each test file gets its own database. With TEST_DATABASE_URL set (a
@@ -20,7 +21,8 @@ export interface TestDatabase { handle: DatabaseHandle, url: string | null }
 export async function createTestDatabase (t: Teardown, opts: { onQuery?: () => void } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL
   if (!serverUrl) {
-    const handle = await openDatabase({ databaseUrl: null, dataDir: 'memory://', onQuery: opts.onQuery })
+    const handle = await openDatabase({ databaseUrl: null, dataDir: 'memory://' })
+    if (opts.onQuery) countQueries(handle, opts.onQuery)
     t.teardown(() => handle.close())
     return { handle, url: null }
   }
@@ -31,7 +33,8 @@ export async function createTestDatabase (t: Teardown, opts: { onQuery?: () => v
   url.pathname = '/' + name
   // a generous deadline: test files run two at a time against one server on a loaded machine
   // (test/outage.test.ts opens its own handles with a short one)
-  const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: 'memory://', poolSize: 5, timeoutMs: 10_000, onQuery: opts.onQuery })
+  const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: 'memory://', poolSize: 5, timeoutMs: 10_000 })
+  if (opts.onQuery) countQueries(handle, opts.onQuery)
   t.teardown(async () => {
     await handle.close()
     await admin.unsafe(`drop database if exists "${name}" with (force)`)

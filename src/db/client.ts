@@ -54,21 +54,16 @@ export interface OpenOptions {
   poolSize?: number
   /** PostgreSQL: longest wait for a connection, a statement or a transaction (DB_TIMEOUT_MS) */
   timeoutMs?: number
-  /**
-   * Called once per statement sent (postgres.js) or per PGlite round trip (a transaction counts
-   * once): lets the benchmark prove the hot path runs no SQL.
-   */
-  onQuery?: () => void
 }
 
 /** Opens PostgreSQL (postgres.js) when a URL is given, else embedded PGlite in dataDir. */
 export async function openDatabase (opts: OpenOptions): Promise<DatabaseHandle> {
   return opts.databaseUrl
-    ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.timeoutMs ?? 2000, opts.onQuery)
-    : openPglite(opts.dataDir, opts.onQuery)
+    ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.timeoutMs ?? 2000)
+    : openPglite(opts.dataDir)
 }
 
-async function openPglite (dataDir: string, onQuery?: () => void): Promise<DatabaseHandle> {
+async function openPglite (dataDir: string): Promise<DatabaseHandle> {
   const lock = dataDir.includes('://') ? null : await lockDataDir(dataDir)
   let client: PGlite
   try {
@@ -76,13 +71,6 @@ async function openPglite (dataDir: string, onQuery?: () => void): Promise<Datab
   } catch (err) {
     await lock?.release()
     throw err
-  }
-  if (onQuery) {
-    // drizzle's PGlite session goes through query(), exec() and transaction()
-    for (const method of ['query', 'exec', 'transaction'] as const) {
-      const original = (client[method] as (...args: unknown[]) => Promise<unknown>).bind(client)
-      Object.defineProperty(client, method, { value: (...args: unknown[]) => { onQuery(); return original(...args) } })
-    }
   }
   const db = drizzlePglite(client, { schema, casing: 'snake_case' }) as unknown as Db
   return {
@@ -101,13 +89,12 @@ async function openPglite (dataDir: string, onQuery?: () => void): Promise<Datab
   }
 }
 
-async function openPostgres (url: string, poolSize: number, timeoutMs: number, onQuery?: () => void): Promise<DatabaseHandle> {
+async function openPostgres (url: string, poolSize: number, timeoutMs: number): Promise<DatabaseHandle> {
   const client = postgres(url, {
     max: poolSize,
     onnotice: () => {},
     connect_timeout: timeoutMs / 1000,
     backoff: () => RECONNECT_BACKOFF_SECONDS,
-    ...(onQuery ? { debug: () => onQuery() } : {}),
     connection: { application_name: 'warden' }
   })
   const db = drizzlePostgres(withDeadline(client, timeoutMs), { schema, casing: 'snake_case' }) as unknown as Db

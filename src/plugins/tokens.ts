@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { createSigner, createVerifier, TokenError } from 'fast-jwt'
+import { decodeProtectedHeader, type ProtectedHeaderParameters } from 'jose'
 import { InvalidToken, TokenExpired } from '../errors.js'
 import { activatesAt, ensureSigningKey, isRetired, keyStatus, loadLiveKeys, rotateSigningKey, signerAt, type StoredKey } from '../tokens/key-store.js'
 import { publicJwkView, publicPemFromJwk, SUPPORTED_ALGS, type SigningAlg } from '../tokens/keys.js'
@@ -49,17 +50,15 @@ const SKEW_MS = 5_000
 const CACHE_KEY_LENGTH = 32
 const HEADER_MAX = 1024
 
-function parseHeader (token: string): Record<string, unknown> {
+/** The token's JOSE header (only the first segment is read); INVALID_TOKEN when it is not a JSON object. */
+function parseHeader (token: string): ProtectedHeaderParameters {
   const dot = token.indexOf('.')
   if (dot <= 0 || dot > HEADER_MAX) throw new InvalidToken('malformed token')
-  let header: unknown
   try {
-    header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
+    return decodeProtectedHeader({ protected: token.slice(0, dot), payload: '', signature: '' })
   } catch {
     throw new InvalidToken('malformed token')
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new InvalidToken('malformed token')
-  return header as Record<string, unknown>
 }
 
 /**

@@ -4,9 +4,16 @@
 // points, any Unicode, no composition rules; the most common passwords and
 // passwords equal to the account's own username, email or email local part
 // are refused with WEAK_PASSWORD.
+//
+// "Common" means zxcvbn-ts's list of passwords found in real breaches
+// (@zxcvbn-ts/language-common, `passwords-common`, ~49k entries), a list entry
+// followed by a year ("summer2024": the list predates the recent years), and
+// one keyboard character typed over and over ("aaaaaaaa": runs longer than
+// the list keeps).
 import { randomBytes } from 'node:crypto'
 import argon2, { type HashOptions } from 'argon2'
-import { COMMON_PASSWORDS } from './data/common-passwords.js'
+import pLimit from 'p-limit'
+import { dictionary } from '@zxcvbn-ts/language-common'
 
 export interface Argon2Params {
   /** memory in KiB */
@@ -90,36 +97,6 @@ function parseHash (hash: string): ParsedHash | undefined {
   return { type, version: Number(version), memoryCost: Number(m), timeCost: Number(t), parallelism: Number(p) }
 }
 
-/**
- * At most `max` argon2 jobs at once; the rest wait in line. argon2 runs on libuv's threadpool:
- * unbounded, a login flood would put four threads of hashing against the event loop and starve
- * every other route (bench/README.md, scenario G). Bounding it also bounds memory (m KiB a job).
- */
-function createLimiter (max: number) {
-  let running = 0
-  const waiting: Array<() => void> = []
-  const release = () => {
-    running--
-    const next = waiting.shift()
-    if (next !== undefined) {
-      running++
-      next()
-    }
-  }
-  return async function limit<T> (job: () => Promise<T>): Promise<T> {
-    if (running < max) {
-      running++
-    } else {
-      await new Promise<void>(resolve => waiting.push(resolve))
-    }
-    try {
-      return await job()
-    } finally {
-      release()
-    }
-  }
-}
-
 export function createPasswordHasher (params: Argon2Params = OWASP_ARGON2, opts: { maxConcurrent?: number } = {}): PasswordHasher {
   validateArgon2Params(params)
   const options: HashOptions = {
@@ -128,7 +105,11 @@ export function createPasswordHasher (params: Argon2Params = OWASP_ARGON2, opts:
     timeCost: params.timeCost,
     parallelism: params.parallelism
   }
-  const limit = createLimiter(opts.maxConcurrent ?? 1)
+  // At most `maxConcurrent` argon2 jobs at once; the rest wait in line (first come, first
+  // served). argon2 runs on libuv's threadpool: unbounded, a login flood would put four threads
+  // of hashing against the event loop and starve every other route (bench/README.md, scenario G).
+  // Bounding it also bounds memory (m KiB a job).
+  const limit = pLimit(opts.maxConcurrent ?? 1)
 
   const hash = (password: string): Promise<string> => limit(() => argon2.hash(password, options))
 
@@ -189,16 +170,23 @@ export interface PasswordContext {
 
 let commonPasswords: Set<string> | undefined
 
-/** The bundled list of common passwords (lower-cased), loaded once on first use. */
+const fold = (value: string): string => value.normalize('NFKC').toLowerCase()
+
+/** The list of breached passwords (folded like a candidate password), built once on first use. */
 export function loadCommonPasswords (): ReadonlySet<string> {
-  commonPasswords ??= new Set(COMMON_PASSWORDS.split('\n').filter((line) => line !== ''))
+  commonPasswords ??= new Set(dictionary['passwords-common'].map((entry) => fold(entry).trim()).filter((entry) => entry !== ''))
   return commonPasswords
 }
 
-const fold = (value: string): string => value.normalize('NFKC').toLowerCase()
+const WITH_YEAR = /^(.+)(?:19|20)\d\d$/u
+const ONE_KEY_REPEATED = /^([!-~])\1*$/
 
 export function isCommonPassword (password: string): boolean {
-  return loadCommonPasswords().has(fold(password))
+  const folded = fold(password)
+  const list = loadCommonPasswords()
+  if (list.has(folded) || ONE_KEY_REPEATED.test(folded)) return true
+  const base = WITH_YEAR.exec(folded)?.[1]
+  return base !== undefined && list.has(base)
 }
 
 /**
