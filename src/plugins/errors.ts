@@ -3,7 +3,11 @@ import type { Socket } from 'node:net'
 import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { OAuthError, TooManyAttempts } from '../errors.js'
+import {
+  BY_STATUS, CATALOGUE, CLIENT_DEFAULT, CLIENT_ERRORS, ENGINE_ERRORS, FASTIFY_ERRORS, FRAMEWORK_DEFAULT,
+  BadRequest, InternalError, NotFound, ServiceUnavailable, ValidationFailed,
+  type CatalogueEntry, type Mapped
+} from '../errors.js'
 import { describeDatabaseError, isDatabaseUnavailable } from '../lib/db-errors.js'
 
 const TITLES: Record<number, string> = {
@@ -23,38 +27,12 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable'
 }
 
-const CODES_BY_STATUS: Record<number, string> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHENTICATED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  408: 'REQUEST_TIMEOUT',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  414: 'URI_TOO_LONG',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  431: 'HEADERS_TOO_LARGE',
-  429: 'RATE_LIMITED',
-  503: 'SERVICE_UNAVAILABLE'
-}
-
-/** Fastify's own client-error codes, mapped onto ours. */
-const FASTIFY_CODES: Record<string, { status: number, code: string, detail?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'request body is too large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'unsupported content type' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST', detail: 'content length does not match the body' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'BAD_REQUEST', detail: 'empty JSON body' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'BAD_REQUEST', detail: 'malformed JSON body' },
-  FST_ERR_CTP_EMPTY_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'missing content type' },
-  FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'invalid content type' },
-  FST_ERR_BAD_URL: { status: 400, code: 'BAD_REQUEST', detail: 'malformed URL' },
-  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URI_TOO_LONG', detail: 'a path segment is too long' },
-  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'BAD_REQUEST' }
-}
-
-/** seconds a client is asked to wait after a 503 (the database recovers within about a second) */
-const RETRY_AFTER_UNAVAILABLE = 1
+const entry = (Create: new () => { code: string }): CatalogueEntry => CATALOGUE.get(new Create().code)!
+const VALIDATION = entry(ValidationFailed)
+const UNAVAILABLE = entry(ServiceUnavailable)
+const INTERNAL = entry(InternalError)
+const NOT_FOUND = entry(NotFound)
+const BAD_REQUEST = entry(BadRequest)
 
 export interface Problem {
   type: string
@@ -65,7 +43,7 @@ export interface Problem {
   errors?: Array<{ path: string, message: string }>
 }
 
-export function problem (status: number, code: string, detail: string, errors?: Problem['errors']): Problem {
+function problem (status: number, code: string, detail: string, errors?: Problem['errors']): Problem {
   const body: Problem = { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail, code }
   if (errors) body.errors = errors
   return body
@@ -90,86 +68,101 @@ function validationErrors (error: FastifyError): Array<{ path: string, message: 
   })
 }
 
+/** What an error is answered with: its catalogue entry and what the entry leaves to the error. */
+interface Answer {
+  entry: CatalogueEntry
+  /** the entry's status, but for a 4xx the catalogue has no code for (answered BAD_REQUEST) */
+  status: number
+  detail: string
+  /** the description on the OAuth endpoints, when it is not the detail */
+  description?: string
+  errors?: Problem['errors']
+  retryAfter?: number
+  /** logged as a warning */
+  warning?: string
+}
+
+/**
+ * An error as the catalogue entry it is (its code) or maps to (`mapped`): its message the detail,
+ * its `errors` listed, unless the entry hides them (a 500's internals).
+ */
+function answerAs (entry: CatalogueEntry, error: FastifyError, mapped?: Mapped): Answer {
+  const { errors, retryAfter } = error as { errors?: unknown, retryAfter?: unknown }
+  return {
+    entry,
+    status: entry.statusCode,
+    detail: entry.detail ?? mapped?.detail ?? (error.message || (TITLES[entry.statusCode] ?? 'error')),
+    ...(entry.detail === undefined && Array.isArray(errors) ? { errors: errors as Problem['errors'] } : {}),
+    ...(typeof retryAfter === 'number' ? { retryAfter } : {})
+  }
+}
+
+/** The catalogue lookup: the error's code, else a table mapping it, else its status. */
+function answerFor (error: FastifyError): Answer {
+  if (error.validation) {
+    const errors = validationErrors(error)
+    const first = errors[0]
+    return {
+      entry: VALIDATION,
+      status: VALIDATION.statusCode,
+      detail: 'the request is invalid',
+      description: first ? `${first.path.replace(/^body\/?/, '') || 'request'}: ${first.message}` : 'invalid request',
+      errors
+    }
+  }
+  const code = typeof error.code === 'string' ? error.code : ''
+  const own = CATALOGUE.get(code)
+  if (own !== undefined) return answerAs(own, error)
+  if (isDatabaseUnavailable(error)) {
+    return {
+      entry: UNAVAILABLE,
+      status: UNAVAILABLE.statusCode,
+      detail: 'a dependency is unavailable; retry later',
+      description: 'the service is temporarily unavailable; retry later',
+      warning: 'database unavailable'
+    }
+  }
+  const mapped = Object.hasOwn(FASTIFY_ERRORS, code)
+    ? FASTIFY_ERRORS[code]
+    : Object.hasOwn(ENGINE_ERRORS, code) ? ENGINE_ERRORS[code as keyof typeof ENGINE_ERRORS] : undefined
+  if (mapped !== undefined) return answerAs(mapped.entry, error, mapped)
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
+  const generic = BY_STATUS.get(status)
+  if (generic !== undefined) return answerAs(generic, error)
+  if (status >= 500) return answerAs(INTERNAL, error)
+  return { ...answerAs(BAD_REQUEST, error), status }
+}
+
 /**
  * One error handler for the whole app: problem+json (RFC 9457) everywhere but the OAuth
- * endpoints, which speak RFC 6749. A 5xx never leaks its internals.
+ * endpoints, which speak RFC 6749. What an error is answered with (status, code, detail,
+ * headers) is its entry in the catalogue (src/errors.ts); the route's `config.oauth` picks the
+ * format. A 5xx never leaks its internals.
  * @see https://www.rfc-editor.org/rfc/rfc9457
  */
 export default fp(async function errorsPlugin (app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
-    sendProblem(reply, problem(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))
+    sendProblem(reply, problem(404, NOT_FOUND.code, `no route ${request.method} ${request.url.split('?')[0]}`))
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof OAuthError) {
-      if (error.statusCode === 401) reply.header('www-authenticate', 'Basic realm="warden"')
-      return reply.code(error.statusCode).header('cache-control', 'no-store')
-        .send({ error: error.error, error_description: error.description })
-    }
+    const answer = answerFor(error)
+    const { entry, status } = answer
+    if (entry === INTERNAL) request.log.error({ err: error }, 'unhandled error')
+    else if (answer.warning !== undefined) request.log.warn({ err: error }, answer.warning)
 
-    if (error.validation) {
-      const errors = validationErrors(error)
-      if (isOAuthRoute(request)) {
-        const first = errors[0]
-        return reply.code(400).header('cache-control', 'no-store').send({
-          error: 'invalid_request',
-          error_description: first ? `${first.path.replace(/^body\/?/, '') || 'request'}: ${first.message}` : 'invalid request'
-        })
-      }
-      return sendProblem(reply, problem(400, 'VALIDATION_FAILED', 'the request is invalid', errors))
+    const oauth = entry.format === 'oauth' ? entry : isOAuthRoute(request) ? entry.oauth : undefined
+    const challenge = oauth?.challenge ?? entry.challenge
+    if (challenge !== undefined) reply.header('www-authenticate', challenge)
+    const retryAfter = answer.retryAfter ?? entry.retryAfter
+    if (retryAfter !== undefined && (answer.retryAfter !== undefined || !reply.hasHeader('retry-after'))) {
+      reply.header('retry-after', String(retryAfter))
     }
-
-    if (error instanceof TooManyAttempts || error.statusCode === 429) {
-      if (error instanceof TooManyAttempts) reply.header('retry-after', String(error.retryAfter))
-      else if (!reply.hasHeader('retry-after')) reply.header('retry-after', '60')
-      if (isOAuthRoute(request)) {
-        return reply.code(429).header('cache-control', 'no-store')
-          .send({ error: 'invalid_request', error_description: error.message })
-      }
-      return sendProblem(reply, problem(429, 'RATE_LIMITED', error.message))
+    if (oauth !== undefined) {
+      return reply.code(status).header('cache-control', 'no-store')
+        .send({ error: oauth.code.toLowerCase(), error_description: answer.description ?? answer.detail })
     }
-
-    if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: error }, 'database unavailable')
-      reply.header('retry-after', String(RETRY_AFTER_UNAVAILABLE))
-      if (isOAuthRoute(request)) {
-        return reply.code(503).header('cache-control', 'no-store')
-          .send({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable; retry later' })
-      }
-      return sendProblem(reply, problem(503, 'SERVICE_UNAVAILABLE', 'a dependency is unavailable; retry later'))
-    }
-
-    const mapped = FASTIFY_CODES[error.code]
-    if (mapped) {
-      if (isOAuthRoute(request) && mapped.status === 400) {
-        return reply.code(400).send({ error: 'invalid_request', error_description: mapped.detail ?? error.message })
-      }
-      return sendProblem(reply, problem(mapped.status, mapped.code, mapped.detail ?? error.message))
-    }
-
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
-    if (status >= 500) {
-      if (status === 503) {
-        reply.header('retry-after', String(RETRY_AFTER_UNAVAILABLE))
-        return sendProblem(reply, problem(503, 'SERVICE_UNAVAILABLE', error.message || 'a dependency is unavailable'))
-      }
-      request.log.error({ err: error }, 'unhandled error')
-      return sendProblem(reply, problem(500, 'INTERNAL_ERROR', 'an unexpected error occurred'))
-    }
-
-    const code = typeof error.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(error.code) && !error.code.startsWith('FST_')
-      ? error.code
-      : CODES_BY_STATUS[status] ?? 'BAD_REQUEST'
-    if (status === 401) {
-      const invalid = code === 'INVALID_TOKEN' || code === 'TOKEN_EXPIRED'
-      reply.header('www-authenticate', invalid
-        ? `Bearer realm="warden", error="invalid_token", error_description="${code === 'TOKEN_EXPIRED' ? 'token expired' : 'invalid token'}"`
-        : 'Bearer realm="warden"')
-    }
-    if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '60')
-    const details = (error as { errors?: unknown }).errors
-    const errors = Array.isArray(details) ? details as Problem['errors'] : undefined
-    return sendProblem(reply, problem(status, code, error.message || TITLES[status] || 'error', errors))
+    return sendProblem(reply, problem(status, entry.code, answer.detail, answer.errors))
   })
 }, { name: 'errors' })
 
@@ -179,17 +172,11 @@ export default fp(async function errorsPlugin (app: FastifyInstance) {
  * Set as Fastify's `frameworkErrors` option.
  */
 export function frameworkErrors (error: FastifyError, requestId: string, reply: FastifyReply, headers: Array<[string, string]>) {
-  const mapped = FASTIFY_CODES[error.code] ?? { status: 400, code: 'BAD_REQUEST', detail: 'bad request' }
+  const mapped = (Object.hasOwn(FASTIFY_ERRORS, error.code) ? FASTIFY_ERRORS[error.code] : undefined) ?? FRAMEWORK_DEFAULT
   reply.header('x-request-id', requestId)
   // no hook runs before this answer: the security headers every other answer gets are set here
   for (const [name, value] of headers) reply.header(name, value)
-  sendProblem(reply, problem(mapped.status, mapped.code, mapped.detail ?? error.message))
-}
-
-const CLIENT_ERRORS: Record<string, number> = {
-  ERR_HTTP_REQUEST_TIMEOUT: 408,
-  HPE_HEADER_OVERFLOW: 431,
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413
+  sendProblem(reply, problem(mapped.entry.statusCode, mapped.entry.code, mapped.detail ?? error.message))
 }
 
 /**
@@ -200,9 +187,9 @@ const CLIENT_ERRORS: Record<string, number> = {
  */
 export function clientErrorHandler (err: Error & { code?: string }, socket: Socket, headers: Array<[string, string]>) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const status = CLIENT_ERRORS[err.code ?? ''] ?? 400
-  const body = JSON.stringify(problem(status, CODES_BY_STATUS[status] ?? 'BAD_REQUEST',
-    status === 408 ? 'the request was not received in time' : status === 431 ? 'request headers are too large' : 'malformed request'))
+  const code = err.code ?? ''
+  const { entry: { statusCode: status, code: answerCode }, detail } = (Object.hasOwn(CLIENT_ERRORS, code) ? CLIENT_ERRORS[code] : undefined) ?? CLIENT_DEFAULT
+  const body = JSON.stringify(problem(status, answerCode, detail ?? 'malformed request'))
   if (!socket.writable) return socket.destroy()
   socket.end([
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,

@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm'
 import { EffectiveSet } from '../authz/index.js'
 import type { DbOrTx } from '../db/client.js'
 import { clients } from '../db/schema/index.js'
-import { OAuthError } from '../errors.js'
+import { InvalidClient, InvalidRequest, InvalidScope, UnsupportedGrantType } from '../errors.js'
 
 /**
  * Service clients (service accounts): secrets, client authentication (RFC 6749 section 2.3.1)
@@ -53,7 +53,7 @@ function formDecode (value: string): string {
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '))
   } catch {
-    throw new OAuthError('invalid_client', 'malformed client credentials')
+    throw new InvalidClient('malformed client credentials')
   }
 }
 
@@ -64,7 +64,7 @@ function basicCredentials (request: FastifyRequest): ClientCredentials | null {
   if (match === null) return null
   const decoded = Buffer.from(match[1], 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
-  if (colon === -1) throw new OAuthError('invalid_client', 'malformed client credentials')
+  if (colon === -1) throw new InvalidClient('malformed client credentials')
   return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)), method: 'client_secret_basic' }
 }
 
@@ -77,7 +77,7 @@ export function presentedClientCredentials (request: FastifyRequest, body: Crede
   const basic = basicCredentials(request)
   if (basic !== null) {
     if (body.client_secret !== undefined || (body.client_id !== undefined && body.client_id !== basic.id)) {
-      throw new OAuthError('invalid_request', 'use one client authentication method, not several')
+      throw new InvalidRequest('use one client authentication method, not several')
     }
     return basic
   }
@@ -104,7 +104,7 @@ export async function authenticateClient (db: DbOrTx, credentials: ClientCredent
  */
 export async function requireClient (app: FastifyInstance, request: FastifyRequest, body: CredentialFields): Promise<ClientRow> {
   const credentials = presentedClientCredentials(request, body)
-  if (credentials === null) throw new OAuthError('invalid_client', 'client authentication is required')
+  if (credentials === null) throw new InvalidClient('client authentication is required')
   const client = await authenticateClient(app.db, credentials)
   if (client === null) {
     app.audit.record(request, {
@@ -114,7 +114,7 @@ export async function requireClient (app: FastifyInstance, request: FastifyReque
       targetId: UUID.test(credentials.id) ? credentials.id.toLowerCase() : null,
       detail: 'invalid client credentials'
     })
-    throw new OAuthError('invalid_client', 'client authentication failed')
+    throw new InvalidClient('client authentication failed')
   }
   return client
 }
@@ -142,7 +142,7 @@ export async function refuseServiceClient (app: FastifyInstance, request: Fastif
   const client = await findClient(app.db, credentials.id)
   if (client === null) return
   app.audit.record(request, { action: 'auth.login', outcome: 'denied', targetType: 'client', targetId: client.id, tenantId: client.tenantId, detail: 'password grant refused for a service client' })
-  throw new OAuthError('unsupported_grant_type', 'service clients use the client_credentials grant')
+  throw new UnsupportedGrantType('service clients use the client_credentials grant')
 }
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
@@ -163,9 +163,9 @@ export async function clientCredentialsGrant (
   let scopes = client.scopes
   if (body.scope !== undefined && body.scope.trim() !== '') {
     const requested = [...new Set(body.scope.split(' ').filter(Boolean))]
-    if (requested.length > 200 || requested.some(s => !SCOPE_TOKEN.test(s))) throw new OAuthError('invalid_scope', 'malformed scope')
+    if (requested.length > 200 || requested.some(s => !SCOPE_TOKEN.test(s))) throw new InvalidScope('malformed scope')
     const refused = requested.filter(s => !granted.holds(s))
-    if (refused.length > 0) throw new OAuthError('invalid_scope', `not granted to this client: ${refused.join(' ').slice(0, 200)}`)
+    if (refused.length > 0) throw new InvalidScope(`not granted to this client: ${refused.join(' ').slice(0, 200)}`)
     scopes = requested
   }
   const access = app.tokens.signAccessToken({ sub: client.id, tid: client.tenantId, scope: scopes, clientId: client.id, clientVersion: client.tokenVersion })

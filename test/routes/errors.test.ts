@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import { buildApp } from '../../src/app.js'
 import * as errors from '../../src/errors.js'
+import { DuplicateRoleError, InvalidConditionError, InvalidPermissionError, RoleCycleError, UnknownRoleError } from '../../src/authz/errors.js'
 import { bearer, createTestDatabase, newUser, testConfig } from '../helper.js'
 
 /**
@@ -15,10 +16,24 @@ app.get('/test/audit-only', { config: { permissions: ['audit:read'] }, schema: {
 app.get('/test/boom', { config: { public: true }, schema: { hide: true } }, async () => {
   throw new Error('secret internals: password=hunter2 at /srv/warden/db.ts')
 })
+app.get('/test/aggregate', { config: { public: true }, schema: { hide: true } }, async () => {
+  throw new AggregateError([new Error('password=hunter2')], 'secret internals')
+})
 app.post('/test/echo', {
   config: { public: true },
   schema: { hide: true, body: Type.Object({ name: Type.String({ maxLength: 10 }), n: Type.Optional(Type.Integer()) }, { additionalProperties: false }) }
 }, async request => request.body)
+/** the authorization engine's errors (src/authz/errors.ts), thrown from a handler as they would escape one */
+const engineErrors: Record<string, () => Error> = {
+  cycle: () => new RoleCycleError(['a', 'b', 'a']),
+  'unknown-role': () => new UnknownRoleError('ghost', 'a'),
+  'duplicate-role': () => new DuplicateRoleError('a'),
+  'invalid-permission': () => new InvalidPermissionError('Posts:Read', 'role a'),
+  'invalid-condition': () => new InvalidConditionError([{ path: '/owner', message: 'must be true' }], 'role a')
+}
+app.get('/test/engine/:kind', { config: { public: true }, schema: { hide: true } }, async request => {
+  throw engineErrors[(request.params as { kind: string }).kind]!()
+})
 await app.ready()
 t.teardown(() => app.close())
 
@@ -167,4 +182,68 @@ t.test('every error class has a code listed in ERROR_CODES', async t => {
     count++
   }
   t.ok(count >= 15)
+})
+
+t.test('the authorization engine\'s errors get their catalogue answer, never a 500', async t => {
+  // the answers the role routes give for the same refusals: an inheritance cycle and a taken role
+  // name are 409 CONFLICT, an unknown role or a malformed permission name 400 BAD_REQUEST, a bad
+  // condition 400 INVALID_CONDITION with its errors
+  const expected: Record<string, [number, string]> = {
+    cycle: [409, 'CONFLICT'],
+    'unknown-role': [400, 'BAD_REQUEST'],
+    'duplicate-role': [409, 'CONFLICT'],
+    'invalid-permission': [400, 'BAD_REQUEST'],
+    'invalid-condition': [400, 'INVALID_CONDITION']
+  }
+  t.same(Object.keys(expected).sort(), Object.keys(engineErrors).sort())
+  for (const [kind, [status, code]] of Object.entries(expected)) {
+    const res = await app.inject({ method: 'GET', url: `/test/engine/${kind}` })
+    isProblem(t, res, status, code)
+    t.equal(res.json().detail, engineErrors[kind]!().message, `${kind}: the engine's message is the detail`)
+  }
+  const cycle = await app.inject({ method: 'GET', url: '/test/engine/cycle' })
+  t.equal(cycle.json().detail, 'role inheritance cycle: a -> b -> a', 'as the role routes word it')
+  const condition = await app.inject({ method: 'GET', url: '/test/engine/invalid-condition' })
+  t.same(condition.json().errors, [{ path: '/owner', message: 'must be true' }], 'a bad condition lists what is wrong')
+})
+
+t.test('docs/api.md lists every code of the catalogue, with its status, and no other', async t => {
+  const { readFile } = await import('node:fs/promises')
+  const doc = await readFile(new URL('../../docs/api.md', import.meta.url), 'utf8')
+  const bullet = /^- \*\*Error codes\*\*[\s\S]*?(?=^- \*\*)/m.exec(doc)?.[0]
+  t.ok(bullet, 'the error codes bullet is in docs/api.md')
+  const list = bullet!.slice(0, bullet!.indexOf('On the OAuth endpoints'))
+  const documented = new Map<string, number>()
+  for (const group of list.matchAll(/((?:`[A-Za-z_]+`,?\s*)+)\((\d{3})\)/g)) {
+    for (const [, code] of group[1]!.matchAll(/`([A-Za-z_]+)`/g)) documented.set(code!.toUpperCase(), Number(group[2]))
+  }
+  t.same([...documented.keys()].sort(), [...errors.ERROR_CODES].sort(), 'the same codes')
+  for (const [code, status] of documented) {
+    const entry = errors.CATALOGUE.get(code)!
+    t.equal(entry.statusCode, status, code)
+    t.ok(list.includes(`\`${entry.format === 'oauth' ? code.toLowerCase() : code}\``), `${code} written as it is answered`)
+  }
+  // the contract's own list (Conventions) names codes of the catalogue only
+  const conventions = /`code` is a stable UPPER_SNAKE string, e\.g\.([\s\S]*?)others may/.exec(doc)![1]!
+  for (const [, code] of conventions.matchAll(/`([A-Z_]+)`/g)) t.ok(errors.ERROR_CODES.includes(code!), code)
+})
+
+t.test('OAuth errors answer in RFC 6749 shape, with their status and headers', async t => {
+  const res = await app.inject({ method: 'POST', url: '/v1/auth/token', payload: { grant_type: 'client_credentials' } })
+  t.equal(res.statusCode, 401)
+  t.same(Object.keys(res.json()).sort(), ['error', 'error_description'])
+  t.equal(res.json().error, 'invalid_client')
+  t.equal(res.headers['www-authenticate'], 'Basic realm="warden"')
+  t.equal(res.headers['cache-control'], 'no-store')
+  const grant = await app.inject({ method: 'POST', url: '/v1/auth/token', payload: { grant_type: 'password', username: 'nobody-here', password: 'wrong password' } })
+  t.equal(grant.statusCode, 400)
+  t.same(grant.json(), { error: 'invalid_grant', error_description: 'invalid username or password' })
+  t.notOk(grant.headers['www-authenticate'])
+})
+
+t.test('a 500 lists no errors of its own', async t => {
+  const res = await app.inject({ method: 'GET', url: '/test/aggregate' })
+  isProblem(t, res, 500, 'INTERNAL_ERROR')
+  t.notOk(res.json().errors)
+  t.notMatch(res.body, /hunter2/)
 })

@@ -4,7 +4,7 @@ import { and, asc, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm'
 import { intersectScopes, ScopeSet } from '../../authz/index.js'
 import { revokedTokens, roleAssignments, users } from '../../db/schema/index.js'
 import type { Principal } from '../../access/declaration.js'
-import { OAuthError, TooManyAttempts } from '../../errors.js'
+import { InvalidGrant, InvalidRequest, InvalidScope, RateLimited, UnsupportedGrantType } from '../../errors.js'
 import { oauthErrors } from '../../schemas/common.js'
 import { RevokeBodySchema, TokenBodySchema, TokenRequestDocSchema, TokenResponseSchema, type TokenBody } from '../../schemas/auth.js'
 import { ref } from '../../schemas/registry.js'
@@ -20,7 +20,7 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
 function parseScope (scope: string | undefined): string[] | null {
   if (scope === undefined || scope.trim() === '') return null
   const parts = scope.split(' ').filter(Boolean)
-  if (parts.length > 200 || parts.some(p => !SCOPE_TOKEN.test(p))) throw new OAuthError('invalid_scope', 'malformed scope')
+  if (parts.length > 200 || parts.some(p => !SCOPE_TOKEN.test(p))) throw new InvalidScope('malformed scope')
   return [...new Set(parts)]
 }
 
@@ -65,7 +65,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
 
   async function passwordGrant (body: TokenBody, request: FastifyRequest, reply: FastifyReply) {
     const { username, password } = body
-    if (!username || !password) throw new OAuthError('invalid_request', 'username and password are required')
+    if (!username || !password) throw new InvalidRequest('username and password are required')
     const requested = parseScope(body.scope)
 
     const login = username.trim().toLowerCase()
@@ -76,12 +76,12 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     // counted per account, whichever of its names is used; a name that matches none, per name
     const account = user?.id ?? 'name:' + login.slice(0, 320)
     const verdict = await limits.check(account, request.ip)
-    if (!verdict.allowed) throw new TooManyAttempts(verdict.retryAfterSeconds)
+    if (!verdict.allowed) throw new RateLimited('Too many failed attempts; try again later', verdict.retryAfterSeconds)
     const ok = user ? await app.passwords.verify(user.passwordHash, password) : await app.passwords.verifyDummy(password)
     if (!user || !ok || !user.isActive) {
       await limits.recordFailure(account, request.ip)
       app.audit.record(request, { action: 'auth.login', outcome: 'failure', targetType: 'user', targetId: user?.id ?? null, detail: 'invalid credentials' })
-      throw new OAuthError('invalid_grant', 'invalid username or password')
+      throw new InvalidGrant('invalid username or password')
     }
     await limits.recordSuccess(account, request.ip)
     if (app.passwords.needsRehash(user.passwordHash)) {
@@ -91,11 +91,11 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     }
 
     const tenant = await resolveLoginTenant(user.id, body.tenant)
-    if (!tenant) throw new OAuthError('invalid_grant', 'not a member of that tenant')
+    if (!tenant) throw new InvalidGrant('not a member of that tenant')
     const subject = await effectiveFor(user.id, tenant.id)
-    if (!subject?.active) throw new OAuthError('invalid_grant', 'invalid username or password')
+    if (!subject?.active) throw new InvalidGrant('invalid username or password')
     const scopes = intersectScopes(subject.effective, requested)
-    if (requested !== null && scopes.length === 0) throw new OAuthError('invalid_scope', 'none of the requested scopes is granted')
+    if (requested !== null && scopes.length === 0) throw new InvalidScope('none of the requested scopes is granted')
 
     const { session, refreshToken } = await createSession(app.db, {
       userId: user.id,
@@ -107,7 +107,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
       ttlSeconds: config.refreshTokenTtl
     }).catch(err => {
       // the password changed (or the user was disabled) while this login was being verified
-      if (err instanceof StaleCredentials) throw new OAuthError('invalid_grant', 'invalid username or password')
+      if (err instanceof StaleCredentials) throw new InvalidGrant('invalid username or password')
       throw err
     })
     app.audit.record(request, { action: 'auth.login', outcome: 'success', targetType: 'user', targetId: user.id, tenantId: tenant.id })
@@ -139,11 +139,11 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     if (token === undefined) return undefined
     // CSRF: a cross-site form cannot set this header, and a sent Origin must be ours or allowed.
     if (request.headers['x-requested-with'] !== 'warden') {
-      throw new OAuthError('invalid_request', 'the refresh cookie needs the header X-Requested-With: warden')
+      throw new InvalidRequest('the refresh cookie needs the header X-Requested-With: warden')
     }
     const origin = request.headers.origin
     if (origin !== undefined && origin !== new URL(config.issuer).origin && !config.allowedOrigins.includes(origin)) {
-      throw new OAuthError('invalid_request', 'origin not allowed')
+      throw new InvalidRequest('origin not allowed')
     }
     return token
   }
@@ -151,19 +151,19 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
   async function refreshGrant (body: TokenBody, request: FastifyRequest, reply: FastifyReply) {
     const fromCookie = body.refresh_token === undefined
     const token = body.refresh_token ?? cookieRefreshToken(request)
-    if (!token) throw new OAuthError('invalid_request', 'refresh_token is required')
+    if (!token) throw new InvalidRequest('refresh_token is required')
     const requested = parseScope(body.scope)
     let scopes: string[] = []
     // Checked before the token is consumed, so a refused request leaves it usable.
     const result = await rotateRefreshToken(app.db, token, config.refreshReuseGrace, async session => {
       const subject = await effectiveFor(session.userId, session.tenantId)
-      if (!subject?.active) throw new OAuthError('invalid_grant', 'invalid refresh token')
+      if (!subject?.active) throw new InvalidGrant('invalid refresh token')
       scopes = intersectScopes(subject.effective, session.scopes)
       if (requested === null) return
       // A refresh may narrow the session's scopes (a `*` or `posts:*` session may ask for
       // `posts:read`) but not widen them (RFC 6749 section 6).
       const held = new ScopeSet(scopes)
-      if (requested.some(s => !held.covers(s))) throw new OAuthError('invalid_scope', 'a refresh cannot widen the session\'s scopes')
+      if (requested.some(s => !held.covers(s))) throw new InvalidScope('a refresh cannot widen the session\'s scopes')
       scopes = requested
     })
     if (!result.ok) {
@@ -171,7 +171,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
         await app.changes.publish(changed.session(result.sessionId))
         app.audit.record(request, { action: 'auth.refresh_reuse', outcome: 'denied', targetType: 'session', targetId: result.sessionId, detail: 'session revoked' })
       }
-      throw new OAuthError('invalid_grant', 'invalid refresh token')
+      throw new InvalidGrant('invalid refresh token')
     }
     const { session } = result
     return issue(reply, { userId: session.userId, tenantId: session.tenantId, sid: session.id, scopes, refreshToken: result.refreshToken, inCookie: fromCookie })
@@ -197,7 +197,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
         return passwordGrant(body, request, reply)
       case 'refresh_token': return refreshGrant(body, request, reply)
       case 'client_credentials': return clientCredentialsGrant(app, request, body, reply)
-      default: throw new OAuthError('unsupported_grant_type', `unsupported grant_type ${JSON.stringify(body.grant_type.slice(0, 40))}`)
+      default: throw new UnsupportedGrantType(`unsupported grant_type ${JSON.stringify(body.grant_type.slice(0, 40))}`)
     }
   })
 
