@@ -10,6 +10,7 @@ import configPlugin from './plugins/config.js'
 import schemasPlugin from './plugins/schemas.js'
 import { namedSchemas } from './schemas/registry.js'
 import dbPlugin from './plugins/db.js'
+import repositories from './repositories/index.js'
 import seedPlugin from './plugins/seed.js'
 import tokensPlugin from './plugins/tokens.js'
 import errorsPlugin, { clientErrorHandler, errorSerializer, frameworkErrors } from './plugins/errors.js'
@@ -105,6 +106,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   await app.register(securityHeaders)
   await app.register(inputGuard)
   await app.register(dbPlugin, { database: opts.database })
+  await app.register(repositories)
   await app.register(redisPlugin)
   await app.register(seedPlugin)
   await app.register(tokensPlugin)

@@ -9,7 +9,7 @@ import {
   CreateTenantBodySchema, TenantParamsSchema, TenantSchema, UpdateTenantBodySchema, type TenantView, TenantPageSchema, MemberPageSchema
 } from '../../schemas/admin.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors, withNotFound } from '../../schemas/common.js'
-import { keyset } from '../../services/admin/paging.js'
+import { keyset } from '../../repositories/paging.js'
 import { adminScope, memberOf, visibleTenant, type AdminScope } from '../../services/admin/scope.js'
 import { userView } from '../../services/admin/users.js'
 import type { Tenant } from '../../services/tenants.js'

@@ -10,10 +10,10 @@ import {
   TenantQuerySchema, UserRoleParamsSchema, type Assignment, AssignmentPageSchema
 } from '../../schemas/admin.js'
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, withNotFound } from '../../schemas/common.js'
-import { assertMayGrant, grantsOfRole } from '../../services/admin/escalation.js'
-import { keyset } from '../../services/admin/paging.js'
+import { assertMayGrant } from '../../services/admin/escalation.js'
+import { keyset } from '../../repositories/paging.js'
 import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
-import { compileDefinitions, loadDefinitions } from '../../services/admin/roles.js'
+import { roleGrants } from '../../services/admin/roles.js'
 import { adminScope, assignmentTenant, heldIn, visibleTenant, visibleUser } from '../../services/admin/scope.js'
 import { ref } from '../../schemas/registry.js'
 
@@ -34,14 +34,9 @@ const assignmentView = (row: AssignmentRow): Assignment => ({
  * or removing one, needs every grant the role confers, held in that scope (no escalation).
  */
 const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
-  /** The role's full grant set, read from the database so that a stale cached graph cannot hide a grant. */
-  async function grantsOf (roleName: string) {
-    return grantsOfRole(compileDefinitions(await loadDefinitions(app.db)), roleName)
-  }
-
   async function findRole (name: string) {
-    const [role] = await app.db.select({ id: roles.id, name: roles.name }).from(roles).where(eq(roles.name, name))
-    if (role === undefined) throw new NotFound(`role ${name} not found`)
+    const role = await app.rolesRepository.findRef(name)
+    if (role === null) throw new NotFound(`role ${name} not found`)
     return role
   }
 
@@ -100,7 +95,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
     if (expiresAt !== null && expiresAt.getTime() <= Date.now()) throw new BadRequest('expiresAt must be in the future')
     const role = await findRole(request.params.role)
 
-    assertMayGrant(app, request, await heldIn(app, request, tenantId), await grantsOf(role.name), {
+    assertMayGrant(app, request, await heldIn(app, request, tenantId), await roleGrants(app, role.name), {
       action: 'role.assign', targetType: 'user', targetId: user.id, tenantId
     })
 
@@ -161,7 +156,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
     const [existing] = await app.db.select().from(roleAssignments).where(where)
     if (existing === undefined) throw new NotFound(`the user does not hold role ${role.name} there`)
     // taking a role away is managing it: an administrator cannot strip rights they do not hold themselves
-    assertMayGrant(app, request, await heldIn(app, request, tenantId), await grantsOf(role.name), {
+    assertMayGrant(app, request, await heldIn(app, request, tenantId), await roleGrants(app, role.name), {
       action: 'role.unassign', targetType: 'user', targetId: user.id, tenantId
     })
     const removed = await app.db.delete(roleAssignments).where(where).returning({ id: roleAssignments.id })

@@ -1,0 +1,13 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import permissionsRepository from './permissions.js'
+import rolesRepository from './roles.js'
+
+/**
+ * The repositories: one plugin per table group, each decorating the instance
+ * (`app.rolesRepository`, ...). SQL, locks and transactions live there; routes map HTTP onto them.
+ */
+export default fp(async function repositories (app: FastifyInstance) {
+  await app.register(permissionsRepository)
+  await app.register(rolesRepository)
+}, { name: 'repositories', dependencies: ['db'] })
