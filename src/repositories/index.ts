@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import permissionsRepository from './permissions.js'
+import postsRepository from './posts.js'
 import rolesRepository from './roles.js'
 
 /**
@@ -10,4 +11,5 @@ import rolesRepository from './roles.js'
 export default fp(async function repositories (app: FastifyInstance) {
   await app.register(permissionsRepository)
   await app.register(rolesRepository)
+  await app.register(postsRepository)
 }, { name: 'repositories', dependencies: ['db'] })
