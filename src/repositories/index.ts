@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import auditRepository from './audit.js'
 import permissionsRepository from './permissions.js'
 import postsRepository from './posts.js'
 import rolesRepository from './roles.js'
@@ -12,4 +13,5 @@ export default fp(async function repositories (app: FastifyInstance) {
   await app.register(permissionsRepository)
   await app.register(rolesRepository)
   await app.register(postsRepository)
+  await app.register(auditRepository)
 }, { name: 'repositories', dependencies: ['db'] })
