@@ -4,12 +4,14 @@ import auditRepository from './audit.js'
 import permissionsRepository from './permissions.js'
 import postsRepository from './posts.js'
 import rolesRepository from './roles.js'
+import tenantsRepository from './tenants.js'
 
 /**
  * The repositories: one plugin per table group, each decorating the instance
  * (`app.rolesRepository`, ...). SQL, locks and transactions live there; routes map HTTP onto them.
  */
 export default fp(async function repositories (app: FastifyInstance) {
+  await app.register(tenantsRepository)
   await app.register(permissionsRepository)
   await app.register(rolesRepository)
   await app.register(postsRepository)
