@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import auditRepository from './audit.js'
+import clientsRepository from './clients.js'
 import permissionsRepository from './permissions.js'
 import postsRepository from './posts.js'
 import rolesRepository from './roles.js'
@@ -15,5 +16,6 @@ export default fp(async function repositories (app: FastifyInstance) {
   await app.register(permissionsRepository)
   await app.register(rolesRepository)
   await app.register(postsRepository)
+  await app.register(clientsRepository)
   await app.register(auditRepository)
 }, { name: 'repositories', dependencies: ['db'] })
