@@ -6,6 +6,7 @@ import permissionsRepository from './permissions.js'
 import postsRepository from './posts.js'
 import rolesRepository from './roles.js'
 import tenantsRepository from './tenants.js'
+import usersRepository from './users.js'
 
 /**
  * The repositories: one plugin per table group, each decorating the instance
@@ -13,6 +14,7 @@ import tenantsRepository from './tenants.js'
  */
 export default fp(async function repositories (app: FastifyInstance) {
   await app.register(tenantsRepository)
+  await app.register(usersRepository)
   await app.register(permissionsRepository)
   await app.register(rolesRepository)
   await app.register(postsRepository)

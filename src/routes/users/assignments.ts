@@ -1,9 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { and, eq, isNull, sql } from 'drizzle-orm'
-import { roleAssignments, roles } from '../../db/schema/index.js'
 import { BadRequest, NotFound } from '../../errors.js'
-import { page } from '../../lib/cursor.js'
 import { isForeignKeyViolation } from '../../lib/db-errors.js'
 import {
   AssignBodySchema, AssignmentListQuerySchema, AssignmentSchema, EffectivePermissionsSchema,
@@ -11,7 +8,7 @@ import {
 } from '../../schemas/admin.js'
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, withNotFound } from '../../schemas/common.js'
 import { assertMayGrant } from '../../services/admin/escalation.js'
-import { keyset } from '../../repositories/paging.js'
+import type { AssignmentRow } from '../../repositories/users.js'
 import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
 import { roleGrants } from '../../services/admin/roles.js'
 import { adminScope, assignmentTenant, heldIn, visibleTenant, visibleUser } from '../../services/admin/scope.js'
@@ -19,9 +16,7 @@ import { ref } from '../../schemas/registry.js'
 
 const TAGS = ['users']
 
-type AssignmentRow = Pick<typeof roleAssignments.$inferSelect, 'tenantId' | 'expiresAt' | 'createdAt'> & { role: string }
-
-const assignmentView = (row: AssignmentRow): Assignment => ({
+const assignmentView = (row: Pick<AssignmentRow, 'tenantId' | 'expiresAt' | 'createdAt'> & { role: string }): Assignment => ({
   role: row.role,
   tenant: row.tenantId,
   expiresAt: row.expiresAt?.toISOString() ?? null,
@@ -56,19 +51,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
     const scope = await adminScope(app, request, 'users:read')
     const user = await visibleUser(app.db, scope, request.params.id)
     const only = tenant !== undefined ? (await visibleTenant(app.db, scope, tenant)).id : scope.tenantId
-    const keys = keyset(roleAssignments.createdAt, roleAssignments.id, cursor)
-    const rows = await app.db.select({
-      id: roleAssignments.id,
-      role: roles.name,
-      tenantId: roleAssignments.tenantId,
-      expiresAt: roleAssignments.expiresAt,
-      createdAt: roleAssignments.createdAt
-    }).from(roleAssignments)
-      .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
-      .where(and(eq(roleAssignments.userId, user.id), only === null ? undefined : eq(roleAssignments.tenantId, only), keys.where))
-      .orderBy(...keys.orderBy)
-      .limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    const result = await app.usersRepository.assignments(user.id, { tenantId: only, limit, cursor })
     return { items: result.items.map(assignmentView), nextCursor: result.nextCursor }
   })
 
@@ -99,19 +82,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
       action: 'role.assign', targetType: 'user', targetId: user.id, tenantId
     })
 
-    const sameAssignment = and(
-      eq(roleAssignments.userId, user.id),
-      eq(roleAssignments.roleId, role.id),
-      tenantId === null ? isNull(roleAssignments.tenantId) : eq(roleAssignments.tenantId, tenantId)
-    )
-    const { before, after } = await app.db.transaction(async tx => {
-      const [before] = await tx.select().from(roleAssignments).where(sameAssignment)
-      const [after] = await tx.insert(roleAssignments)
-        .values({ userId: user.id, roleId: role.id, tenantId, expiresAt, createdBy: request.principal!.sub })
-        .onConflictDoUpdate({ target: [roleAssignments.userId, roleAssignments.roleId, roleAssignments.tenantId], set: { expiresAt } })
-        .returning({ tenantId: roleAssignments.tenantId, expiresAt: roleAssignments.expiresAt, createdAt: roleAssignments.createdAt, inserted: sql<boolean>`(xmax = 0)` })
-      return { before, after }
-    }).catch(err => {
+    const { before, after } = await app.usersRepository.assign({ userId: user.id, roleId: role.id, tenantId }, expiresAt, request.principal!.sub).catch(err => {
       // the user, role or tenant was deleted since it was read
       if (isForeignKeyViolation(err)) throw new NotFound('the user, role or tenant no longer exists')
       throw err
@@ -124,7 +95,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
       targetType: 'user',
       targetId: user.id,
       tenantId,
-      before: before === undefined ? null : assignmentView({ ...before, role: role.name }),
+      before: before === null ? null : assignmentView({ ...before, role: role.name }),
       after: view
     })
     return reply.code(after.inserted ? 201 : 200).send(view)
@@ -148,19 +119,14 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
     const tenant = await assignmentTenant(app.db, scope, request.query.tenant)
     const tenantId = tenant?.id ?? null
     const role = await findRole(request.params.role)
-    const where = and(
-      eq(roleAssignments.userId, user.id),
-      eq(roleAssignments.roleId, role.id),
-      tenantId === null ? isNull(roleAssignments.tenantId) : eq(roleAssignments.tenantId, tenantId)
-    )
-    const [existing] = await app.db.select().from(roleAssignments).where(where)
-    if (existing === undefined) throw new NotFound(`the user does not hold role ${role.name} there`)
+    const assignment = { userId: user.id, roleId: role.id, tenantId }
+    const existing = await app.usersRepository.findAssignment(assignment)
+    if (existing === null) throw new NotFound(`the user does not hold role ${role.name} there`)
     // taking a role away is managing it: an administrator cannot strip rights they do not hold themselves
     assertMayGrant(app, request, await heldIn(app, request, tenantId), await roleGrants(app, role.name), {
       action: 'role.unassign', targetType: 'user', targetId: user.id, tenantId
     })
-    const removed = await app.db.delete(roleAssignments).where(where).returning({ id: roleAssignments.id })
-    if (removed.length === 0) throw new NotFound(`the user does not hold role ${role.name} there`)
+    if (!await app.usersRepository.unassign(assignment)) throw new NotFound(`the user does not hold role ${role.name} there`)
     await app.publishChanges('user:' + user.id)
     app.audit.record(request, {
       action: 'role.unassign',
