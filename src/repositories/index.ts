@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import auditRepository from './audit.js'
 import clientsRepository from './clients.js'
+import keysRepository from './keys.js'
 import permissionsRepository from './permissions.js'
 import postsRepository from './posts.js'
 import rolesRepository from './roles.js'
@@ -20,4 +21,5 @@ export default fp(async function repositories (app: FastifyInstance) {
   await app.register(postsRepository)
   await app.register(clientsRepository)
   await app.register(auditRepository)
+  await app.register(keysRepository)
 }, { name: 'repositories', dependencies: ['db'] })
