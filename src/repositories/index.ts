@@ -13,13 +13,10 @@ import usersRepository from './users.js'
  * The repositories: one plugin per table group, each decorating the instance
  * (`app.rolesRepository`, ...). SQL, locks and transactions live there; routes map HTTP onto them.
  */
+const all = [
+  tenantsRepository, usersRepository, permissionsRepository, rolesRepository, postsRepository, clientsRepository, auditRepository, keysRepository
+]
+
 export default fp(async function repositories (app: FastifyInstance) {
-  await app.register(tenantsRepository)
-  await app.register(usersRepository)
-  await app.register(permissionsRepository)
-  await app.register(rolesRepository)
-  await app.register(postsRepository)
-  await app.register(clientsRepository)
-  await app.register(auditRepository)
-  await app.register(keysRepository)
+  for (const repository of all) await app.register(repository)
 }, { name: 'repositories', dependencies: ['db'] })
