@@ -12,6 +12,7 @@ import { namedSchemas } from './schemas/registry.js'
 import dbPlugin from './plugins/db.js'
 import changesPlugin from './plugins/changes.js'
 import passwordsPlugin from './plugins/passwords.js'
+import repositories from './repositories/index.js'
 import seedPlugin from './plugins/seed.js'
 import tokensPlugin from './plugins/tokens.js'
 import errorsPlugin, { clientErrorHandler, errorSerializer, frameworkErrors } from './plugins/errors.js'
@@ -109,6 +110,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   await app.register(inputGuard)
   await app.register(dbPlugin, { database: opts.database })
   await app.register(changesPlugin)
+  await app.register(repositories)
   await app.register(redisPlugin)
   await app.register(passwordsPlugin)
   await app.register(seedPlugin)

@@ -1,9 +1,11 @@
 import { and, eq, gt } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import type { Db } from '../db/client.js'
-import { clients, permissions, revokedTokens, roleAssignments, roleInheritance, rolePermissions, roles, sessions, users } from '../db/schema/index.js'
-import { compileRoleGraph, EffectiveSet, type RoleGraph, type RoleInput, type Condition } from '../authz/index.js'
+import { clients, revokedTokens, roleAssignments, roles, sessions, users } from '../db/schema/index.js'
+import { compileRoleGraph, EffectiveSet, type RoleGraph, type RoleInput } from '../authz/index.js'
 import type { Principal } from './declaration.js'
+import { loadRoleDefinitions } from '../repositories/roles.js'
+import { permissionNames } from '../repositories/permissions.js'
 import type { Change } from './changes.js'
 
 export interface SubjectState {
@@ -73,19 +75,8 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
   let revokedEpoch = 0
 
   async function loadGraphInputs (): Promise<{ roles: RoleInput[], permissions: string[] }> {
-    const [roleRows, grantRows, parentRows, permissionRows] = await Promise.all([
-      db.select({ id: roles.id, name: roles.name }).from(roles),
-      db.select({ roleId: rolePermissions.roleId, permission: rolePermissions.permission, condition: rolePermissions.condition }).from(rolePermissions),
-      db.select({ roleId: roleInheritance.roleId, parentId: roleInheritance.parentId }).from(roleInheritance),
-      db.select({ name: permissions.name }).from(permissions)
-    ])
-    const byId = new Map(roleRows.map(r => [r.id, { name: r.name, parents: [] as string[], grants: [] as Array<{ permission: string, condition: Condition | null }> }]))
-    for (const g of grantRows) byId.get(g.roleId)?.grants.push({ permission: g.permission, condition: (g.condition ?? null) as Condition | null })
-    for (const p of parentRows) {
-      const parent = byId.get(p.parentId)
-      if (parent) byId.get(p.roleId)?.parents.push(parent.name)
-    }
-    return { roles: [...byId.values()], permissions: permissionRows.map(p => p.name) }
+    const [defs, names] = await Promise.all([loadRoleDefinitions(db), permissionNames(db)])
+    return { roles: [...defs.values()].map(d => ({ name: d.name, parents: d.parents, grants: d.grants })), permissions: names }
   }
 
   async function getGraph (): Promise<RoleGraph> {

@@ -1,9 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { eq } from 'drizzle-orm'
 import { EffectiveSet } from '../authz/index.js'
 import type { DbOrTx } from '../db/client.js'
-import { clients } from '../db/schema/index.js'
+import { findClient, type ClientRow } from '../repositories/clients.js'
 import { InvalidClient, InvalidRequest, InvalidScope, UnsupportedGrantType } from '../errors.js'
 
 /**
@@ -11,7 +10,7 @@ import { InvalidClient, InvalidRequest, InvalidScope, UnsupportedGrantType } fro
  * and the client_credentials grant.
  */
 
-export type ClientRow = typeof clients.$inferSelect
+export { findClient, type ClientRow } from '../repositories/clients.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -83,12 +82,6 @@ export function presentedClientCredentials (request: FastifyRequest, body: Crede
   }
   if (body.client_id === undefined || body.client_id === '') return null
   return { id: body.client_id, secret: body.client_secret ?? null, method: 'client_secret_post' }
-}
-
-export async function findClient (db: DbOrTx, id: string): Promise<ClientRow | null> {
-  if (!UUID.test(id)) return null
-  const [row] = await db.select().from(clients).where(eq(clients.id, id.toLowerCase()))
-  return row ?? null
 }
 
 /** The client if the credentials are right; null for an unknown client and a wrong secret alike. */

@@ -1,7 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm'
-import { auditEvents } from '../../db/schema/index.js'
-import { decodeCursor, page } from '../../lib/cursor.js'
 import { DEFAULT_PAGE_LIMIT, protectedErrors } from '../../schemas/common.js'
 import { AuditEventPageSchema, AuditQuerySchema } from '../../schemas/audit.js'
 import { holdsGlobally } from '../authz/scope.js'
@@ -25,23 +22,17 @@ const auditRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => {
     const principal = request.principal!
     const { actor, action, target, outcome, from, to, limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
-    const after = cursor === undefined ? null : decodeCursor(cursor, 'int')
-
-    const where: SQL[] = []
-    if (!(await holdsGlobally(app, principal, 'audit:read'))) where.push(eq(auditEvents.tenantId, principal.tid))
-    if (actor !== undefined) where.push(eq(auditEvents.actorId, actor))
-    if (action !== undefined) where.push(eq(auditEvents.action, action))
-    if (target !== undefined) where.push(eq(auditEvents.targetId, target))
-    if (outcome !== undefined) where.push(eq(auditEvents.outcome, outcome))
-    if (from !== undefined) where.push(gte(auditEvents.at, new Date(from)))
-    if (to !== undefined) where.push(lte(auditEvents.at, new Date(to)))
-    if (after !== null) where.push(lt(auditEvents.id, Number(after.id)))
-
-    const rows = await app.db.select().from(auditEvents)
-      .where(and(...where))
-      .orderBy(desc(auditEvents.id))
-      .limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.at, id: row.id }))
+    const result = await app.auditRepository.search({
+      tenantId: await holdsGlobally(app, principal, 'audit:read') ? null : principal.tid,
+      actor,
+      action,
+      target,
+      outcome,
+      from: from === undefined ? undefined : new Date(from),
+      to: to === undefined ? undefined : new Date(to),
+      limit,
+      cursor
+    })
     return {
       items: result.items.map(row => ({ ...row, at: row.at.toISOString() })),
       nextCursor: result.nextCursor

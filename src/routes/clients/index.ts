@@ -1,16 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { and, eq, inArray, sql } from 'drizzle-orm'
 import { isWildcard } from '../../authz/index.js'
-import { clients, permissions } from '../../db/schema/index.js'
-import { BadRequest, NotFound } from '../../errors.js'
-import { page } from '../../lib/cursor.js'
+import { NotFound } from '../../errors.js'
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, withNotFound } from '../../schemas/common.js'
 import { assertMayGrant } from '../../services/admin/escalation.js'
-import { keyset } from '../../services/admin/paging.js'
+import { refuseUnknownPermissions } from '../../services/admin/roles.js'
 import { adminScope, heldIn, visibleTenant, type AdminScope } from '../../services/admin/scope.js'
 import { clientView, newClientSecret, type ClientRow } from '../../services/clients.js'
 import { ClientListQuerySchema, ClientPageSchema, ClientSchema, ClientSecretSchema, CreateClientBodySchema, CreatedClientSchema } from './schemas.js'
 import { ref } from '../../schemas/registry.js'
+import { changed } from '../../access/changes.js'
 
 const TAGS = ['clients']
 
@@ -23,19 +21,13 @@ const TAGS = ['clients']
  */
 const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
   async function visibleClient (scope: AdminScope, id: string): Promise<ClientRow> {
-    const [row] = await app.db.select().from(clients)
-      .where(and(eq(clients.id, id), scope.tenantId === null ? undefined : eq(clients.tenantId, scope.tenantId)))
-    if (row === undefined) throw new NotFound('client not found')
+    const row = await app.clientsRepository.find(id, scope.tenantId)
+    if (row === null) throw new NotFound('client not found')
     return row
   }
 
   async function assertPermissionsExist (names: readonly string[]) {
-    const concrete = names.filter(n => !isWildcard(n))
-    if (concrete.length === 0) return
-    const found = new Set((await app.db.select({ name: permissions.name }).from(permissions)
-      .where(inArray(permissions.name, concrete))).map(r => r.name))
-    const unknown = concrete.filter(n => !found.has(n))
-    if (unknown.length > 0) throw new BadRequest(`unknown permission: ${unknown.join(', ')}`)
+    refuseUnknownPermissions(await app.permissionsRepository.unknown(names.filter(n => !isWildcard(n))))
   }
 
   app.get('/', {
@@ -52,12 +44,7 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
     const { limit = DEFAULT_PAGE_LIMIT, cursor, tenant } = request.query
     const scope = await adminScope(app, request, 'clients:read')
     const tenantId = tenant === undefined ? scope.tenantId : (await visibleTenant(app.db, scope, tenant)).id
-    const keys = keyset(clients.createdAt, clients.id, cursor)
-    const rows = await app.db.select().from(clients)
-      .where(and(keys.where, tenantId === null ? undefined : eq(clients.tenantId, tenantId)))
-      .orderBy(...keys.orderBy)
-      .limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    const result = await app.clientsRepository.list({ tenantId, limit, cursor })
     return { items: result.items.map(clientView), nextCursor: result.nextCursor }
   })
 
@@ -81,9 +68,7 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
       action: 'client.create', targetType: 'client', targetId: name, tenantId: target.id
     })
     const { secret, hash } = newClientSecret()
-    const [row] = await app.db.insert(clients).values({
-      name, scopes, tenantId: target.id, secretHash: hash, createdBy: request.principal!.sub, createdAt: new Date()
-    }).returning()
+    const row = await app.clientsRepository.create({ name, scopes, tenantId: target.id, secretHash: hash, createdBy: request.principal!.sub })
     app.audit.record(request, { action: 'client.create', outcome: 'success', targetType: 'client', targetId: row.id, tenantId: row.tenantId, after: clientView(row) })
     reply.header('cache-control', 'no-store')
     return reply.code(201).send({ ...clientView(row), clientSecret: secret })
@@ -117,8 +102,8 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     const scope = await adminScope(app, request, 'clients:write')
     const row = await visibleClient(scope, request.params.id)
-    await app.db.delete(clients).where(eq(clients.id, row.id))
-    await app.publishChanges('client:' + row.id)
+    await app.clientsRepository.remove(row)
+    await app.changes.publish(changed.client(row.id))
     app.audit.record(request, { action: 'client.delete', outcome: 'success', targetType: 'client', targetId: row.id, tenantId: row.tenantId, before: clientView(row) })
     return reply.code(204).send()
   })
@@ -137,11 +122,9 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async app => {
     const scope = await adminScope(app, request, 'clients:write')
     const row = await visibleClient(scope, request.params.id)
     const { secret, hash } = newClientSecret()
-    const [updated] = await app.db.update(clients)
-      .set({ secretHash: hash, secretRotatedAt: new Date(), tokenVersion: sql`${clients.tokenVersion} + 1` })
-      .where(eq(clients.id, row.id)).returning()
-    if (updated === undefined) throw new NotFound('client not found')
-    await app.publishChanges('client:' + row.id)
+    const updated = await app.clientsRepository.rotateSecret(row, hash)
+    if (updated === null) throw new NotFound('client not found')
+    await app.changes.publish(changed.client(row.id))
     app.audit.record(request, { action: 'client.rotate_secret', outcome: 'success', targetType: 'client', targetId: row.id, tenantId: row.tenantId })
     reply.header('cache-control', 'no-store')
     return { clientSecret: secret }

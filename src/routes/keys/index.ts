@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { protectedErrors } from '../../schemas/common.js'
 import { KeyListSchema, RotatedKeySchema } from '../../schemas/keys.js'
 import { ref } from '../../schemas/registry.js'
-import { activatesAt, keyStatus, listKeys, signerAt } from '../../tokens/key-store.js'
+import { activatesAt, keyStatus, signerAt } from '../../tokens/key-store.js'
 
 const TAGS = ['keys']
 
@@ -20,7 +20,7 @@ const keysRoutes: FastifyPluginAsyncTypebox = async app => {
     }
   }, async () => {
     const now = Date.now()
-    const rows = await listKeys(app.db)
+    const rows = await app.keysRepository.list()
     const signer = signerAt(rows, now)
     return {
       items: rows.map(row => ({

@@ -1,16 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { eq } from 'drizzle-orm'
 import { isValidPermissionName } from '../../authz/index.js'
-import { permissions, rolePermissions, roles } from '../../db/schema/index.js'
 import { DEFAULT_PERMISSIONS } from '../../db/seed.js'
 import { BadRequest, Conflict, NotFound } from '../../errors.js'
-import { page } from '../../lib/cursor.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../../lib/db-errors.js'
 import { CreatePermissionBodySchema, PermissionPageSchema, PermissionParamsSchema, PermissionSchema } from '../../schemas/admin.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors } from '../../schemas/common.js'
-import { keyset } from '../../services/admin/paging.js'
 import { ref } from '../../schemas/registry.js'
+import { changed } from '../../access/changes.js'
 
 const TAGS = ['permissions']
 
@@ -33,9 +30,7 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async app => {
     }
   }, async request => {
     const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
-    const keys = keyset(permissions.createdAt, permissions.name, cursor, 'text')
-    const rows = await app.db.select().from(permissions).where(keys.where).orderBy(...keys.orderBy).limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.name }))
+    const result = await app.permissionsRepository.list({ limit, cursor })
     return { items: result.items.map(permissionView), nextCursor: result.nextCursor }
   })
 
@@ -52,12 +47,12 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     const { name, description = '' } = request.body
     if (!isValidPermissionName(name)) throw new BadRequest(`invalid permission name ${name}`)
-    const [row] = await app.db.insert(permissions).values({ name, description, createdAt: new Date() }).returning()
+    const row = await app.permissionsRepository.create(name, description)
       .catch(err => {
         if (isUniqueViolation(err)) throw new Conflict(`permission ${name} already exists`)
         throw err
       })
-    await app.publishChanges('graph')
+    await app.changes.publish(changed.graph)
     app.audit.record(request, { action: 'permission.create', outcome: 'success', targetType: 'permission', targetId: name, after: permissionView(row) })
     return reply.code(201).send(permissionView(row))
   })
@@ -74,21 +69,17 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async app => {
     }
   }, async (request, reply) => {
     const { name } = request.params
-    const [existing] = await app.db.select().from(permissions).where(eq(permissions.name, name))
-    if (existing === undefined) throw new NotFound(`permission ${name} not found`)
+    const existing = await app.permissionsRepository.find(name)
+    if (existing === null) throw new NotFound(`permission ${name} not found`)
     if (Object.hasOwn(DEFAULT_PERMISSIONS, name)) throw new Conflict(`permission ${name} is one of Warden's own and cannot be deleted`)
-    const grantedBy = await app.db.select({ role: roles.name }).from(rolePermissions)
-      .innerJoin(roles, eq(roles.id, rolePermissions.roleId))
-      .where(eq(rolePermissions.permission, name))
-      .orderBy(roles.name)
-      .limit(10)
-    if (grantedBy.length > 0) throw new Conflict(`permission ${name} is granted by role ${grantedBy.map(r => r.role).join(', ')}`)
-    await app.db.delete(permissions).where(eq(permissions.name, name)).catch(err => {
+    const grantedBy = await app.permissionsRepository.grantedBy(name, 10)
+    if (grantedBy.length > 0) throw new Conflict(`permission ${name} is granted by role ${grantedBy.join(', ')}`)
+    await app.permissionsRepository.remove(name).catch(err => {
       // a grant added since the check above: role_permissions restricts the delete
       if (isForeignKeyViolation(err)) throw new Conflict(`permission ${name} is granted by a role`)
       throw err
     })
-    await app.publishChanges('graph')
+    await app.changes.publish(changed.graph)
     app.audit.record(request, { action: 'permission.delete', outcome: 'success', targetType: 'permission', targetId: name, before: permissionView(existing) })
     return reply.code(204).send(null)
   })

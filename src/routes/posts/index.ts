@@ -2,16 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm'
 import { decide, ScopeSet, type ResourceContext } from '../../authz/index.js'
-import { posts } from '../../db/schema/index.js'
 import { NotFound } from '../../errors.js'
-import { decodeCursor, page } from '../../lib/cursor.js'
+import type { PostRow } from '../../repositories/posts.js'
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, protectedErrors, withNotFound } from '../../schemas/common.js'
 import { CreatePostSchema, type Post, PostListQuerySchema, PostPageSchema, PostSchema, UpdatePostSchema } from '../../schemas/posts.js'
 import { ref } from '../../schemas/registry.js'
-
-type PostRow = typeof posts.$inferSelect
 
 const toPost = (row: PostRow): Post => ({
   ...row,
@@ -39,14 +35,9 @@ const onThePost = (permission: string) => ({ all: [permission], checkedOn: 'reso
  * one who may read it but not change it 403. Posts live in the token's tenant.
  */
 const postsRoutes: FastifyPluginAsyncTypebox = async app => {
-  // built once: Drizzle no longer assembles the same SELECT on every read (bench E)
-  const postById = app.db.select().from(posts)
-    .where(and(eq(posts.id, sql.placeholder('id')), eq(posts.tenantId, sql.placeholder('tenantId'))))
-    .prepare('warden_post_by_id')
-
   async function load (request: FastifyRequest, id: string): Promise<PostRow> {
-    const [row] = await postById.execute({ id, tenantId: request.principal!.tid })
-    if (row === undefined) throw new NotFound('post not found')
+    const row = await app.postsRepository.find(request.principal!.tid, id)
+    if (row === null) throw new NotFound('post not found')
     return row
   }
 
@@ -70,7 +61,6 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => {
     const principal = request.principal!
     const { limit = DEFAULT_PAGE_LIMIT, cursor, authorId, published } = request.query
-    const after = cursor === undefined ? null : decodeCursor(cursor, 'uuid')
 
     const effective = await request.effectivePermissions()
     const scopes = ScopeSet.parse(principal.scope)
@@ -81,18 +71,15 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
       resource: { type: 'post', ownerId: principal.sub, attributes: { isPublished: false } }
     }, scopes).allowed
 
-    const where: Array<SQL | undefined> = [eq(posts.tenantId, principal.tid)]
-    if (!everyDraft) where.push(ownDrafts ? or(eq(posts.isPublished, true), eq(posts.authorId, principal.sub)) : eq(posts.isPublished, true))
-    if (authorId !== undefined) where.push(eq(posts.authorId, authorId))
-    if (published !== undefined) where.push(eq(posts.isPublished, published))
-    if (after !== null) {
-      where.push(or(lt(posts.createdAt, after.at), and(eq(posts.createdAt, after.at), lt(posts.id, after.id))))
-    }
-    const rows = await app.db.select().from(posts)
-      .where(and(...where))
-      .orderBy(desc(posts.createdAt), desc(posts.id))
-      .limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    const result = await app.postsRepository.list({
+      tenantId: principal.tid,
+      drafts: everyDraft ? 'all' : ownDrafts ? 'own' : 'none',
+      subjectId: principal.sub,
+      authorId,
+      published,
+      limit,
+      cursor
+    })
     return { items: result.items.map(toPost), nextCursor: result.nextCursor }
   })
 
@@ -113,11 +100,7 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
     if (isPublished) {
       await request.authorize('posts:publish', { type: 'post', id, ownerId: principal.sub, attributes: { isPublished: false } })
     }
-    // created_at with millisecond precision, like the keyset cursors that carry it
-    const now = new Date()
-    const [row] = await app.db.insert(posts).values({
-      id, title, content, isPublished, authorId: principal.sub, tenantId: principal.tid, createdAt: now, updatedAt: now
-    }).returning()
+    const row = await app.postsRepository.create({ id, title, content, isPublished, authorId: principal.sub, tenantId: principal.tid })
     app.audit.record(request, { action: 'post.create', outcome: 'success', targetType: 'post', targetId: row.id, after: { title, isPublished } })
     return reply.code(201).send(toPost(row))
   })
@@ -154,11 +137,8 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
     if (isPublished !== undefined && isPublished !== post.isPublished) {
       await request.authorize('posts:publish', resource)
     }
-    const [row] = await app.db.update(posts)
-      .set({ title, content, isPublished, updatedAt: new Date() })
-      .where(and(eq(posts.id, post.id), eq(posts.tenantId, post.tenantId)))
-      .returning()
-    if (row === undefined) throw new NotFound('post not found')
+    const row = await app.postsRepository.update(post, { title, content, isPublished })
+    if (row === null) throw new NotFound('post not found')
     app.audit.record(request, {
       action: 'post.update',
       outcome: 'success',
@@ -184,7 +164,7 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     const post = await loadVisible(request, request.params.id)
     await request.authorize('posts:delete', resourceOf(post))
-    await app.db.delete(posts).where(and(eq(posts.id, post.id), eq(posts.tenantId, post.tenantId)))
+    await app.postsRepository.remove(post)
     app.audit.record(request, {
       action: 'post.delete',
       outcome: 'success',
@@ -210,11 +190,8 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
     const post = await loadVisible(request, request.params.id)
     await request.authorize('posts:publish', resourceOf(post))
     if (post.isPublished) return toPost(post)
-    const [row] = await app.db.update(posts)
-      .set({ isPublished: true, updatedAt: new Date() })
-      .where(and(eq(posts.id, post.id), eq(posts.tenantId, post.tenantId)))
-      .returning()
-    if (row === undefined) throw new NotFound('post not found')
+    const row = await app.postsRepository.update(post, { isPublished: true })
+    if (row === null) throw new NotFound('post not found')
     app.audit.record(request, { action: 'post.publish', outcome: 'success', targetType: 'post', targetId: post.id })
     return toPost(row)
   })

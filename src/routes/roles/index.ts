@@ -1,25 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import { and, eq, inArray, isNull, or } from 'drizzle-orm'
 import { isValidPermissionName, validateCondition, wouldCreateCycle, type Condition } from '../../authz/index.js'
-import type { Tx } from '../../db/client.js'
-import { permissions, roleAssignments, roleInheritance, rolePermissions, roles } from '../../db/schema/index.js'
 import { BadRequest, Conflict, InvalidCondition, NotFound } from '../../errors.js'
-import { page } from '../../lib/cursor.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../../lib/db-errors.js'
+import type { LockedGraph } from '../../repositories/roles.js'
 import {
   CreateRoleBodySchema, GrantBodySchema, RoleGrantParamsSchema, RoleParamsSchema, RoleSchema, UpdateRoleBodySchema, RolePageSchema
 } from '../../schemas/admin.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors, withConflict, withNotFound } from '../../schemas/common.js'
 import { addedGrants, assertMayGrant, grantsOfRole, type GrantRequirement } from '../../services/admin/escalation.js'
-import { keyset } from '../../services/admin/paging.js'
 import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
 import {
-  compileDefinitions, definitionsOf, findDefinition, loadDefinitions, lockRoleGraph, roleView, type RoleDefinition
+  changeRole, compileDefinitions, refuseUnknownPermissions, roleView, type RoleDefinition
 } from '../../services/admin/roles.js'
 import { heldIn, type Held } from '../../services/admin/scope.js'
 import { ref } from '../../schemas/registry.js'
+import { changed, type Change } from '../../access/changes.js'
 
 const TAGS = ['roles']
 
@@ -39,11 +36,8 @@ function rethrowWrite (err: unknown): never {
  * so concurrent edits cannot close a cycle together.
  */
 const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
-  async function assertPermissionsExist (tx: Tx, names: readonly string[]) {
-    if (names.length === 0) return
-    const found = await tx.select({ name: permissions.name }).from(permissions).where(inArray(permissions.name, [...names]))
-    const unknown = names.filter(n => !found.some(f => f.name === n))
-    if (unknown.length > 0) throw new BadRequest(`unknown permission: ${unknown.join(', ')}`)
+  async function assertPermissionsExist (graph: LockedGraph, names: readonly string[]) {
+    refuseUnknownPermissions(await graph.unknownPermissions(names))
   }
 
   function assertParents (defs: ReadonlyMap<string, RoleDefinition>, name: string, parents: readonly string[]) {
@@ -67,15 +61,14 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
   }
 
   async function viewOf (name: string) {
-    const def = await findDefinition(app.db, name)
+    const def = await app.rolesRepository.find(name)
     if (def === null) throw new NotFound(`role ${name} not found`)
     return roleView(def)
   }
 
   /** Users holding the role: their cached assignments name it, so a rename or delete must drop them. */
-  async function holdersOf (tx: Tx, roleId: string): Promise<string[]> {
-    const rows = await tx.selectDistinct({ userId: roleAssignments.userId }).from(roleAssignments).where(eq(roleAssignments.roleId, roleId))
-    return rows.map(r => 'user:' + r.userId)
+  async function holdersOf (graph: LockedGraph, role: RoleDefinition): Promise<Change[]> {
+    return (await graph.holders(role)).map(changed.user)
   }
 
   function parseCondition (json: unknown): Condition | null {
@@ -101,11 +94,8 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
     }
   }, async request => {
     const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
-    const keys = keyset(roles.createdAt, roles.id, cursor)
-    const rows = await app.db.select().from(roles).where(keys.where).orderBy(...keys.orderBy).limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
-    const defs = await definitionsOf(app.db, result.items)
-    return { items: defs.map(roleView), nextCursor: result.nextCursor }
+    const result = await app.rolesRepository.list({ limit, cursor })
+    return { items: result.items.map(roleView), nextCursor: result.nextCursor }
   })
 
   app.post('/', {
@@ -122,22 +112,18 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
     const { name, description = '', permissions: names = [], inherits = [] } = request.body
     const held = await heldIn(app, request, null)
     const next = { name, grants: names.map(permission => ({ permission, condition: null })), parents: inherits }
-    await app.db.transaction(async tx => {
-      await lockRoleGraph(tx)
-      const defs = await loadDefinitions(tx)
+    await app.rolesRepository.withLockedGraph(async graph => {
+      const { defs } = graph
       if (defs.has(name)) throw new Conflict(`role ${name} already exists`)
       assertParents(defs, name, inherits)
-      await assertPermissionsExist(tx, names)
+      await assertPermissionsExist(graph, names)
       assertMayChange(request, held, defs, null, next, 'role.create')
-      const now = new Date()
-      const [row] = await tx.insert(roles).values({ name, description, createdAt: now, updatedAt: now }).returning({ id: roles.id })
-      if (names.length > 0) await tx.insert(rolePermissions).values(names.map(permission => ({ roleId: row.id, permission })))
-      if (inherits.length > 0) await tx.insert(roleInheritance).values(inherits.map(p => ({ roleId: row.id, parentId: defs.get(p)!.id })))
+      await graph.create({ name, description, permissions: names, parents: inherits })
     }).catch(err => {
       if (isUniqueViolation(err)) throw new Conflict(`role ${name} already exists`)
       rethrowWrite(err)
     })
-    await app.publishChanges('graph')
+    await app.changes.publish(changed.graph)
     const view = await viewOf(name)
     app.audit.record(request, { action: 'role.create', outcome: 'success', targetType: 'role', targetId: name, after: view })
     return reply.code(201).send(view)
@@ -169,18 +155,15 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => {
     const { name: newName, description, permissions: names, inherits } = request.body
     const held = await heldIn(app, request, null)
-    const { before, finalName, holders } = await app.db.transaction(async tx => {
-      await lockRoleGraph(tx)
-      const defs = await loadDefinitions(tx)
-      const current = defs.get(request.params.name)
-      if (current === undefined) throw new NotFound(`role ${request.params.name} not found`)
+    const { before, finalName, holders } = await changeRole(app, request.params.name, async (current, graph) => {
+      const { defs } = graph
       const finalName = newName ?? current.name
       if (finalName !== current.name && defs.has(finalName)) throw new Conflict(`role ${finalName} already exists`)
       const parents = inherits ?? current.parents
       if (inherits !== undefined) assertParents(defs, current.name, inherits)
       let grants: Grant[] = current.grants
       if (names !== undefined) {
-        await assertPermissionsExist(tx, names)
+        await assertPermissionsExist(graph, names)
         grants = [
           ...names.map(permission => ({ permission, condition: null })),
           ...current.grants.filter(g => g.condition !== null && !names.includes(g.permission))
@@ -188,29 +171,14 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
       }
       assertMayChange(request, held, defs, current, { name: current.name, grants, parents }, 'role.update')
 
-      await tx.update(roles).set({
-        name: finalName,
-        ...(description === undefined ? {} : { description }),
-        updatedAt: new Date()
-      }).where(eq(roles.id, current.id))
-      if (names !== undefined) {
-        await tx.delete(rolePermissions).where(and(
-          eq(rolePermissions.roleId, current.id),
-          names.length > 0 ? or(isNull(rolePermissions.condition), inArray(rolePermissions.permission, names)) : isNull(rolePermissions.condition)
-        ))
-        if (names.length > 0) await tx.insert(rolePermissions).values(names.map(permission => ({ roleId: current.id, permission })))
-      }
-      if (inherits !== undefined) {
-        await tx.delete(roleInheritance).where(eq(roleInheritance.roleId, current.id))
-        if (inherits.length > 0) await tx.insert(roleInheritance).values(inherits.map(p => ({ roleId: current.id, parentId: defs.get(p)!.id })))
-      }
-      const holders = finalName === current.name ? [] : await holdersOf(tx, current.id)
+      await graph.update(current, { name: finalName, description, permissions: names, parents: inherits })
+      const holders = finalName === current.name ? [] : await holdersOf(graph, current)
       return { before: roleView(current), finalName, holders }
     }).catch(err => {
       if (isUniqueViolation(err)) throw new Conflict(`role ${newName ?? ''} already exists`)
       rethrowWrite(err)
     })
-    await app.publishChanges('graph', ...holders)
+    await app.changes.publish(changed.graph, ...holders)
     const view = await viewOf(finalName)
     app.audit.record(request, { action: 'role.update', outcome: 'success', targetType: 'role', targetId: finalName, before, after: view })
     return view
@@ -228,19 +196,16 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
     }
   }, async (request, reply) => {
     const held = await heldIn(app, request, null)
-    const { before, holders } = await app.db.transaction(async tx => {
-      await lockRoleGraph(tx)
-      const defs = await loadDefinitions(tx)
-      const current = defs.get(request.params.name)
-      if (current === undefined) throw new NotFound(`role ${request.params.name} not found`)
+    const { before, holders } = await changeRole(app, request.params.name, async (current, graph) => {
+      const { defs } = graph
       const children = [...defs.values()].filter(d => d.parents.includes(current.name)).map(d => d.name)
       if (children.length > 0) throw new Conflict(`role ${current.name} is inherited by ${children.join(', ')}`)
       assertMayChange(request, held, defs, current, null, 'role.delete')
-      const holders = await holdersOf(tx, current.id)
-      await tx.delete(roles).where(eq(roles.id, current.id))
+      const holders = await holdersOf(graph, current)
+      await graph.remove(current)
       return { before: roleView(current), holders }
     })
-    await app.publishChanges('graph', ...holders)
+    await app.changes.publish(changed.graph, ...holders)
     app.audit.record(request, { action: 'role.delete', outcome: 'success', targetType: 'role', targetId: before.name, before })
     return reply.code(204).send(null)
   })
@@ -262,21 +227,15 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
     if (!isValidPermissionName(permission)) throw new BadRequest(`invalid permission name ${permission}`)
     const condition = parseCondition(request.body.condition)
     const held = await heldIn(app, request, null)
-    const { before, created } = await app.db.transaction(async tx => {
-      await lockRoleGraph(tx)
-      const defs = await loadDefinitions(tx)
-      const current = defs.get(name)
-      if (current === undefined) throw new NotFound(`role ${name} not found`)
-      await assertPermissionsExist(tx, [permission])
+    const { before, created } = await changeRole(app, name, async (current, graph) => {
+      await assertPermissionsExist(graph, [permission])
       const created = !current.grants.some(g => g.permission === permission)
       const grants = [...current.grants.filter(g => g.permission !== permission), { permission, condition }]
-      assertMayChange(request, held, defs, current, { name, grants, parents: current.parents }, 'role.grant')
-      await tx.insert(rolePermissions).values({ roleId: current.id, permission, condition })
-        .onConflictDoUpdate({ target: [rolePermissions.roleId, rolePermissions.permission], set: { condition } })
-      await tx.update(roles).set({ updatedAt: new Date() }).where(eq(roles.id, current.id))
+      assertMayChange(request, held, graph.defs, current, { name, grants, parents: current.parents }, 'role.grant')
+      await graph.grant(current, permission, condition)
       return { before: roleView(current), created }
     }).catch(rethrowWrite)
-    await app.publishChanges('graph')
+    await app.changes.publish(changed.graph)
     const view = await viewOf(name)
     app.audit.record(request, { action: 'role.grant', outcome: 'success', targetType: 'role', targetId: name, before, after: view, detail: permission })
     return reply.code(created ? 201 : 200).send(view)
@@ -295,19 +254,14 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     const { name, permission } = request.params
     const held = await heldIn(app, request, null)
-    const before = await app.db.transaction(async tx => {
-      await lockRoleGraph(tx)
-      const defs = await loadDefinitions(tx)
-      const current = defs.get(name)
-      if (current === undefined) throw new NotFound(`role ${name} not found`)
+    const before = await changeRole(app, name, async (current, graph) => {
       if (!current.grants.some(g => g.permission === permission)) throw new NotFound(`role ${name} does not grant ${permission}`)
       const grants = current.grants.filter(g => g.permission !== permission)
-      assertMayChange(request, held, defs, current, { name, grants, parents: current.parents }, 'role.revoke')
-      await tx.delete(rolePermissions).where(and(eq(rolePermissions.roleId, current.id), eq(rolePermissions.permission, permission)))
-      await tx.update(roles).set({ updatedAt: new Date() }).where(eq(roles.id, current.id))
+      assertMayChange(request, held, graph.defs, current, { name, grants, parents: current.parents }, 'role.revoke')
+      await graph.revoke(current, permission)
       return roleView(current)
     })
-    await app.publishChanges('graph')
+    await app.changes.publish(changed.graph)
     app.audit.record(request, { action: 'role.revoke', outcome: 'success', targetType: 'role', targetId: name, before, detail: permission })
     return reply.code(204).send(null)
   })

@@ -1,19 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { and, asc, eq, inArray } from 'drizzle-orm'
-import { clients, roleAssignments, roles, sessions, tenants, users } from '../../db/schema/index.js'
 import { BadRequest, Conflict } from '../../errors.js'
-import { page } from '../../lib/cursor.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import {
   CreateTenantBodySchema, TenantParamsSchema, TenantSchema, UpdateTenantBodySchema, type TenantView, TenantPageSchema, MemberPageSchema
 } from '../../schemas/admin.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors, withNotFound } from '../../schemas/common.js'
-import { keyset } from '../../services/admin/paging.js'
-import { adminScope, memberOf, visibleTenant, type AdminScope } from '../../services/admin/scope.js'
+import { adminScope, visibleTenant, type AdminScope } from '../../services/admin/scope.js'
 import { userView } from '../../services/admin/users.js'
-import type { Tenant } from '../../services/tenants.js'
+import type { Tenant } from '../../repositories/tenants.js'
 import { ref } from '../../schemas/registry.js'
+import { changed } from '../../access/changes.js'
 
 const TAGS = ['tenants']
 const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -64,12 +61,7 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => {
     const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const scope = await adminScope(app, request, 'tenants:read')
-    const keys = keyset(tenants.createdAt, tenants.id, cursor)
-    const rows = await app.db.select().from(tenants)
-      .where(and(keys.where, scope.tenantId === null ? undefined : eq(tenants.id, scope.tenantId)))
-      .orderBy(...keys.orderBy)
-      .limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    const result = await app.tenantsRepository.list({ only: scope.tenantId, limit, cursor })
     return { items: result.items.map(tenantView), nextCursor: result.nextCursor }
   })
 
@@ -86,8 +78,7 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     const { slug, name } = request.body
     assertSlug(slug)
-    const now = new Date()
-    const [row] = await app.db.insert(tenants).values({ slug, name, createdAt: now, updatedAt: now }).returning().catch(conflictOnTaken(slug))
+    const row = await app.tenantsRepository.create(slug, name).catch(conflictOnTaken(slug))
     app.audit.record(request, { action: 'tenant.create', outcome: 'success', targetType: 'tenant', targetId: row.id, tenantId: row.id, after: tenantView(row) })
     return reply.code(201).send(tenantView(row))
   })
@@ -123,11 +114,7 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
     assertSlug(slug)
     const scope = await adminScope(app, request, 'tenants:write')
     const before = await visibleTenant(app.db, scope, request.params.id)
-    const [row] = await app.db.update(tenants).set({
-      ...(slug === undefined ? {} : { slug }),
-      ...(name === undefined ? {} : { name }),
-      updatedAt: new Date()
-    }).where(eq(tenants.id, before.id)).returning().catch(conflictOnTaken(slug))
+    const row = await app.tenantsRepository.update(before, { slug, name }).catch(conflictOnTaken(slug))
     app.audit.record(request, { action: 'tenant.update', outcome: 'success', targetType: 'tenant', targetId: row.id, tenantId: row.id, before: tenantView(before), after: tenantView(row) })
     return tenantView(row)
   })
@@ -145,20 +132,13 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     const tenant = await visibleTenant(app.db, GLOBAL, request.params.id)
     if (tenant.isDefault) throw new Conflict('the default tenant cannot be deleted')
-    const affected = await app.db.transaction(async tx => {
-      const [members, tenantSessions, tenantClients] = await Promise.all([
-        tx.selectDistinct({ id: roleAssignments.userId }).from(roleAssignments).where(eq(roleAssignments.tenantId, tenant.id)),
-        tx.select({ id: sessions.id }).from(sessions).where(eq(sessions.tenantId, tenant.id)),
-        tx.select({ id: clients.id }).from(clients).where(eq(clients.tenantId, tenant.id))
-      ])
-      await tx.delete(tenants).where(eq(tenants.id, tenant.id))
-      return [
-        ...members.map(m => 'user:' + m.id),
-        ...tenantSessions.map(s => 'session:' + s.id),
-        ...tenantClients.map(c => 'client:' + c.id)
-      ]
-    })
-    await app.publishChanges(...(affected.length > MAX_TARGETED_INVALIDATIONS ? ['reset'] : affected))
+    const deleted = await app.tenantsRepository.remove(tenant)
+    const affected = [
+      ...deleted.members.map(changed.user),
+      ...deleted.sessions.map(changed.session),
+      ...deleted.clients.map(changed.client)
+    ]
+    await app.changes.publish(...(affected.length > MAX_TARGETED_INVALIDATIONS ? [changed.reset] : affected))
     app.audit.record(request, { action: 'tenant.delete', outcome: 'success', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: tenantView(tenant) })
     return reply.code(204).send(null)
   })
@@ -178,20 +158,9 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
     const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const scope = await adminScope(app, request, 'tenants:read')
     const tenant = await visibleTenant(app.db, scope, request.params.id)
-    const keys = keyset(users.createdAt, users.id, cursor)
-    const rows = await app.db.select().from(users)
-      .where(and(memberOf(app.db, tenant.id), keys.where))
-      .orderBy(...keys.orderBy)
-      .limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
-    const held = result.items.length === 0
-      ? []
-      : await app.db.select({ userId: roleAssignments.userId, role: roles.name }).from(roleAssignments)
-        .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
-        .where(and(eq(roleAssignments.tenantId, tenant.id), inArray(roleAssignments.userId, result.items.map(u => u.id))))
-        .orderBy(asc(roles.name))
+    const result = await app.tenantsRepository.members(tenant, { limit, cursor })
     return {
-      items: result.items.map(u => ({ ...userView(u), roles: held.filter(h => h.userId === u.id).map(h => h.role) })),
+      items: result.items.map(({ user, roles }) => ({ ...userView(user), roles })),
       nextCursor: result.nextCursor
     }
   })

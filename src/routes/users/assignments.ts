@@ -1,27 +1,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { and, eq, isNull, sql } from 'drizzle-orm'
-import { roleAssignments, roles } from '../../db/schema/index.js'
 import { BadRequest, NotFound } from '../../errors.js'
-import { page } from '../../lib/cursor.js'
 import { isForeignKeyViolation } from '../../lib/db-errors.js'
 import {
   AssignBodySchema, AssignmentListQuerySchema, AssignmentSchema, EffectivePermissionsSchema,
   TenantQuerySchema, UserRoleParamsSchema, type Assignment, AssignmentPageSchema
 } from '../../schemas/admin.js'
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, withNotFound } from '../../schemas/common.js'
-import { assertMayGrant, grantsOfRole } from '../../services/admin/escalation.js'
-import { keyset } from '../../services/admin/paging.js'
+import { assertMayGrant } from '../../services/admin/escalation.js'
+import type { AssignmentRow } from '../../repositories/users.js'
 import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
-import { compileDefinitions, loadDefinitions } from '../../services/admin/roles.js'
+import { roleGrants } from '../../services/admin/roles.js'
 import { adminScope, assignmentTenant, heldIn, visibleTenant, visibleUser } from '../../services/admin/scope.js'
 import { ref } from '../../schemas/registry.js'
+import { changed } from '../../access/changes.js'
 
 const TAGS = ['users']
 
-type AssignmentRow = Pick<typeof roleAssignments.$inferSelect, 'tenantId' | 'expiresAt' | 'createdAt'> & { role: string }
-
-const assignmentView = (row: AssignmentRow): Assignment => ({
+const assignmentView = (row: Pick<AssignmentRow, 'tenantId' | 'expiresAt' | 'createdAt'> & { role: string }): Assignment => ({
   role: row.role,
   tenant: row.tenantId,
   expiresAt: row.expiresAt?.toISOString() ?? null,
@@ -34,14 +30,9 @@ const assignmentView = (row: AssignmentRow): Assignment => ({
  * or removing one, needs every grant the role confers, held in that scope (no escalation).
  */
 const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
-  /** The role's full grant set, read from the database so that a stale cached graph cannot hide a grant. */
-  async function grantsOf (roleName: string) {
-    return grantsOfRole(compileDefinitions(await loadDefinitions(app.db)), roleName)
-  }
-
   async function findRole (name: string) {
-    const [role] = await app.db.select({ id: roles.id, name: roles.name }).from(roles).where(eq(roles.name, name))
-    if (role === undefined) throw new NotFound(`role ${name} not found`)
+    const role = await app.rolesRepository.findRef(name)
+    if (role === null) throw new NotFound(`role ${name} not found`)
     return role
   }
 
@@ -61,19 +52,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
     const scope = await adminScope(app, request, 'users:read')
     const user = await visibleUser(app.db, scope, request.params.id)
     const only = tenant !== undefined ? (await visibleTenant(app.db, scope, tenant)).id : scope.tenantId
-    const keys = keyset(roleAssignments.createdAt, roleAssignments.id, cursor)
-    const rows = await app.db.select({
-      id: roleAssignments.id,
-      role: roles.name,
-      tenantId: roleAssignments.tenantId,
-      expiresAt: roleAssignments.expiresAt,
-      createdAt: roleAssignments.createdAt
-    }).from(roleAssignments)
-      .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
-      .where(and(eq(roleAssignments.userId, user.id), only === null ? undefined : eq(roleAssignments.tenantId, only), keys.where))
-      .orderBy(...keys.orderBy)
-      .limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    const result = await app.usersRepository.assignments(user.id, { tenantId: only, limit, cursor })
     return { items: result.items.map(assignmentView), nextCursor: result.nextCursor }
   })
 
@@ -100,28 +79,16 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
     if (expiresAt !== null && expiresAt.getTime() <= Date.now()) throw new BadRequest('expiresAt must be in the future')
     const role = await findRole(request.params.role)
 
-    assertMayGrant(app, request, await heldIn(app, request, tenantId), await grantsOf(role.name), {
+    assertMayGrant(app, request, await heldIn(app, request, tenantId), await roleGrants(app, role.name), {
       action: 'role.assign', targetType: 'user', targetId: user.id, tenantId
     })
 
-    const sameAssignment = and(
-      eq(roleAssignments.userId, user.id),
-      eq(roleAssignments.roleId, role.id),
-      tenantId === null ? isNull(roleAssignments.tenantId) : eq(roleAssignments.tenantId, tenantId)
-    )
-    const { before, after } = await app.db.transaction(async tx => {
-      const [before] = await tx.select().from(roleAssignments).where(sameAssignment)
-      const [after] = await tx.insert(roleAssignments)
-        .values({ userId: user.id, roleId: role.id, tenantId, expiresAt, createdBy: request.principal!.sub })
-        .onConflictDoUpdate({ target: [roleAssignments.userId, roleAssignments.roleId, roleAssignments.tenantId], set: { expiresAt } })
-        .returning({ tenantId: roleAssignments.tenantId, expiresAt: roleAssignments.expiresAt, createdAt: roleAssignments.createdAt, inserted: sql<boolean>`(xmax = 0)` })
-      return { before, after }
-    }).catch(err => {
+    const { before, after } = await app.usersRepository.assign({ userId: user.id, roleId: role.id, tenantId }, expiresAt, request.principal!.sub).catch(err => {
       // the user, role or tenant was deleted since it was read
       if (isForeignKeyViolation(err)) throw new NotFound('the user, role or tenant no longer exists')
       throw err
     })
-    await app.publishChanges('user:' + user.id)
+    await app.changes.publish(changed.user(user.id))
     const view = assignmentView({ ...after, role: role.name })
     app.audit.record(request, {
       action: 'role.assign',
@@ -129,7 +96,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
       targetType: 'user',
       targetId: user.id,
       tenantId,
-      before: before === undefined ? null : assignmentView({ ...before, role: role.name }),
+      before: before === null ? null : assignmentView({ ...before, role: role.name }),
       after: view
     })
     return reply.code(after.inserted ? 201 : 200).send(view)
@@ -153,20 +120,15 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
     const tenant = await assignmentTenant(app.db, scope, request.query.tenant)
     const tenantId = tenant?.id ?? null
     const role = await findRole(request.params.role)
-    const where = and(
-      eq(roleAssignments.userId, user.id),
-      eq(roleAssignments.roleId, role.id),
-      tenantId === null ? isNull(roleAssignments.tenantId) : eq(roleAssignments.tenantId, tenantId)
-    )
-    const [existing] = await app.db.select().from(roleAssignments).where(where)
-    if (existing === undefined) throw new NotFound(`the user does not hold role ${role.name} there`)
+    const assignment = { userId: user.id, roleId: role.id, tenantId }
+    const existing = await app.usersRepository.findAssignment(assignment)
+    if (existing === null) throw new NotFound(`the user does not hold role ${role.name} there`)
     // taking a role away is managing it: an administrator cannot strip rights they do not hold themselves
-    assertMayGrant(app, request, await heldIn(app, request, tenantId), await grantsOf(role.name), {
+    assertMayGrant(app, request, await heldIn(app, request, tenantId), await roleGrants(app, role.name), {
       action: 'role.unassign', targetType: 'user', targetId: user.id, tenantId
     })
-    const removed = await app.db.delete(roleAssignments).where(where).returning({ id: roleAssignments.id })
-    if (removed.length === 0) throw new NotFound(`the user does not hold role ${role.name} there`)
-    await app.publishChanges('user:' + user.id)
+    if (!await app.usersRepository.unassign(assignment)) throw new NotFound(`the user does not hold role ${role.name} there`)
+    await app.changes.publish(changed.user(user.id))
     app.audit.record(request, {
       action: 'role.unassign',
       outcome: 'success',

@@ -1,21 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import { and, eq } from 'drizzle-orm'
-import { roleAssignments, roles, sessions, users } from '../../db/schema/index.js'
 import { Conflict, Forbidden, WeakPassword } from '../../errors.js'
-import { page } from '../../lib/cursor.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import { CreateUserBodySchema, UpdateUserBodySchema, UserListQuerySchema } from '../../schemas/admin.js'
 import { UserPageSchema, UserSchema } from '../../schemas/auth.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, IdParamsSchema, protectedErrors, withNotFound } from '../../schemas/common.js'
 import { checkPasswordPolicy } from '../../security/passwords.js'
-import { revokeUserSessions } from '../../services/sessions.js'
-import { keyset } from '../../services/admin/paging.js'
-import { adminScope, memberOf, visibleUser, type AdminScope, type UserRow } from '../../services/admin/scope.js'
-import { belongsElsewhere, userSearch, userView } from '../../services/admin/users.js'
+import { adminScope, visibleUser, type AdminScope, type UserRow } from '../../services/admin/scope.js'
+import { userView } from '../../services/admin/users.js'
 import assignmentRoutes from './assignments.js'
 import { ref } from '../../schemas/registry.js'
+import { changed } from '../../access/changes.js'
 
 const TAGS = ['users']
 
@@ -35,7 +31,7 @@ function conflictOnTaken (err: unknown): never {
 const usersRoutes: FastifyPluginAsyncTypebox = async app => {
   /** 403 (audited) when a tenant-scoped caller would change an account other tenants share. */
   async function assertOwnedByScope (request: FastifyRequest, scope: AdminScope, user: UserRow, action: string) {
-    if (scope.tenantId === null || !await belongsElsewhere(app.db, user.id, scope.tenantId)) return
+    if (scope.tenantId === null || !await app.usersRepository.belongsElsewhere(user.id, scope.tenantId)) return
     app.audit.record(request, {
       action,
       outcome: 'denied',
@@ -60,16 +56,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => {
     const { limit = DEFAULT_PAGE_LIMIT, cursor, q } = request.query
     const scope = await adminScope(app, request, 'users:read')
-    const keys = keyset(users.createdAt, users.id, cursor)
-    const rows = await app.db.select().from(users)
-      .where(and(
-        keys.where,
-        scope.tenantId === null ? undefined : memberOf(app.db, scope.tenantId),
-        q === undefined || q === '' ? undefined : userSearch(q)
-      ))
-      .orderBy(...keys.orderBy)
-      .limit(limit + 1)
-    const result = page(rows, limit, row => ({ at: row.createdAt, id: row.id }))
+    const result = await app.usersRepository.list({ memberOf: scope.tenantId, q, limit, cursor })
     return { items: result.items.map(userView), nextCursor: result.nextCursor }
   })
 
@@ -89,19 +76,11 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
     const policy = checkPasswordPolicy(password, { email, username })
     if (!policy.ok) throw new WeakPassword(policy.message)
     const passwordHash = await app.passwords.hash(password)
-    const now = new Date()
-    const user = await app.db.transaction(async tx => {
-      const [row] = await tx.insert(users).values({
-        email: email.toLowerCase(), username, fullName: fullName ?? null, passwordHash, isActive: isActive ?? true, createdAt: now, updatedAt: now
-      }).returning()
-      const [role] = await tx.select({ id: roles.id }).from(roles).where(eq(roles.name, DEFAULT_ROLE))
-      if (role !== undefined) {
-        await tx.insert(roleAssignments).values({ userId: row.id, roleId: role.id, tenantId, createdBy: request.principal!.sub })
-      } else {
-        request.log.warn(`role ${DEFAULT_ROLE} does not exist; user ${row.id} was created without a role`)
-      }
-      return row
-    }).catch(conflictOnTaken)
+    const { user, assigned } = await app.usersRepository.create(
+      { email: email.toLowerCase(), username, fullName: fullName ?? null, passwordHash, isActive: isActive ?? true },
+      { name: DEFAULT_ROLE, tenantId, createdBy: request.principal!.sub }
+    ).catch(conflictOnTaken)
+    if (!assigned) request.log.warn(`role ${DEFAULT_ROLE} does not exist; user ${user.id} was created without a role`)
     app.audit.record(request, { action: 'user.create', outcome: 'success', targetType: 'user', targetId: user.id, tenantId, after: userView(user) })
     return reply.code(201).send(userView(user))
   })
@@ -137,19 +116,13 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
     const before = await visibleUser(app.db, scope, request.params.id)
     await assertOwnedByScope(request, scope, before, 'user.update')
     const { email, username, fullName, isActive } = request.body
-    const { user, ended } = await app.db.transaction(async tx => {
-      const [row] = await tx.update(users).set({
-        ...(email === undefined ? {} : { email: email.toLowerCase() }),
-        ...(username === undefined ? {} : { username }),
-        ...(fullName === undefined ? {} : { fullName }),
-        ...(isActive === undefined ? {} : { isActive }),
-        updatedAt: new Date()
-      }).where(eq(users.id, before.id)).returning()
+    const { user, ended } = await app.usersRepository.update(
+      before,
+      { email: email?.toLowerCase(), username, fullName, isActive },
       // a disabled user's sessions end, so that enabling them again does not revive old tokens
-      const ended = isActive === false && before.isActive ? await revokeUserSessions(tx, before.id, 'user disabled') : []
-      return { user: row, ended }
-    }).catch(conflictOnTaken)
-    await app.publishChanges('user:' + user.id, ...ended.map(id => 'session:' + id))
+      isActive === false && before.isActive ? { reason: 'user disabled' } : undefined
+    ).catch(conflictOnTaken)
+    await app.changes.publish(changed.user(user.id), ...ended.map(id => changed.session(id)))
     app.audit.record(request, {
       action: isActive === false && before.isActive ? 'user.disable' : 'user.update',
       outcome: 'success',
@@ -176,12 +149,8 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
     const scope = await adminScope(app, request, 'users:delete')
     const user = await visibleUser(app.db, scope, request.params.id)
     await assertOwnedByScope(request, scope, user, 'user.delete')
-    const ended = await app.db.transaction(async tx => {
-      const live = await tx.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id))
-      await tx.delete(users).where(eq(users.id, user.id))
-      return live.map(s => s.id)
-    })
-    await app.publishChanges('user:' + user.id, ...ended.map(id => 'session:' + id))
+    const ended = await app.usersRepository.remove(user)
+    await app.changes.publish(changed.user(user.id), ...ended.map(id => changed.session(id)))
     app.audit.record(request, { action: 'user.delete', outcome: 'success', targetType: 'user', targetId: user.id, tenantId: scope.tenantId, before: userView(user) })
     return reply.code(204).send(null)
   })

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Static } from '@sinclair/typebox'
 import type { RoleGraph } from '../../authz/index.js'
-import { permissions } from '../../db/schema/index.js'
 import { JwksSchema, ServerMetadataSchema } from '../../schemas/discovery.js'
 import { ref } from '../../schemas/registry.js'
 
@@ -70,8 +69,8 @@ const wellKnown: FastifyPluginAsyncTypebox = async app => {
     const graph = await app.access.getGraph()
     let doc = documents.get(graph)
     if (doc === undefined) {
-      doc = app.db.select({ name: permissions.name }).from(permissions).orderBy(permissions.name)
-        .then(rows => serverMetadata(app.config.issuer, rows.map(r => r.name)))
+      doc = app.permissionsRepository.names()
+        .then(names => serverMetadata(app.config.issuer, names))
       doc.catch(() => documents.delete(graph))
       documents.set(graph, doc)
     }
