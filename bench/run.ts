@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- options]`: Warden's benchmark suite (issue 5). See bench/README.md.
  *
- *   --only A,B,C      scenarios to run (default: all, A-K); A always runs with any of B-G
+ *   --only A,B,C      scenarios to run (default: all, A-K and Q); A always runs with any of B-G
  *   --duration 10     measured seconds per HTTP scenario; --warmup 3 seconds before each
  *   --rounds 10       A-D (and I's loads) are measured interleaved with A in this many rounds
  *                     (A B A C A D A, the order turning each round; see measureInterleaved)
@@ -37,10 +37,11 @@ import { engineResults } from './scenarios/engine-report.js'
 import type { EngineResult } from './scenarios/engine.js'
 import { runScaleScenario } from './scenarios/scale.js'
 import { runPropagationScenario } from './scenarios/propagation.js'
+import type { QueryCountResult } from './scenarios/queries.js'
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'A,B,C,D,E,F,G,H,I,J,K' },
+    only: { type: 'string', default: 'A,B,C,D,E,F,G,H,I,J,K,Q' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
@@ -139,6 +140,25 @@ if (only('I')) {
 if (only('J')) {
   log('\n== J: propagation between two instances (PostgreSQL)')
   results.propagation = [await runPropagationScenario({ serverUrl: values.pg, trials: Number(values.trials), server: serverOptions, log })]
+}
+if (only('Q')) {
+  log('\n== Q: SQL statements per request, every operation of the OpenAPI document (in process, warm)')
+  const tables: string[] = []
+  for (const backend of backends) {
+    const db = backend === 'postgres' ? await createDatabase(values.pg) : null
+    try {
+      const q = await runScript<QueryCountResult>('queries', [db === null ? 'pglite' : db.url], { cpu: serverCpu, compiled: compiled !== null })
+      const odd = q.rows.filter(r => r.status >= 300)
+      if (odd.length > 0) throw new Error(`Q: ${odd.map(r => `${r.operationId} answered ${r.status}`).join(', ')}`)
+      if (q.notMeasured.length > 0) log(`  not measured (add a request to bench/scenarios/queries.ts): ${q.notMeasured.join(', ')}`)
+      tables.push(`#### ${backend}\n\n| operation | method | path | kind | SQL statements |\n|---|---|---|---|---:|\n` +
+        q.rows.map(r => `| ${r.operationId} | ${r.method} | \`${r.path}\` | ${r.kind} | ${r.queries} |`).join('\n'))
+      results[`queries-${backend}`] = [{ id: 'Q', title: `SQL statements per request (${backend})`, figures: Object.fromEntries(q.rows.map(r => [r.operationId, r.queries])) }]
+    } finally {
+      await db?.drop()
+    }
+  }
+  log('\n' + tables.join('\n\n'))
 }
 closeAgent()
 
