@@ -6,6 +6,7 @@ import keysRepository from './keys.js'
 import permissionsRepository from './permissions.js'
 import postsRepository from './posts.js'
 import rolesRepository from './roles.js'
+import sessionsRepository from './sessions.js'
 import tenantsRepository from './tenants.js'
 import usersRepository from './users.js'
 
@@ -14,7 +15,8 @@ import usersRepository from './users.js'
  * (`app.rolesRepository`, ...). SQL, locks and transactions live there; routes map HTTP onto them.
  */
 const all = [
-  tenantsRepository, usersRepository, permissionsRepository, rolesRepository, postsRepository, clientsRepository, auditRepository, keysRepository
+  tenantsRepository, usersRepository, permissionsRepository, rolesRepository, postsRepository, clientsRepository, auditRepository, keysRepository,
+  sessionsRepository
 ]
 
 export default fp(async function repositories (app: FastifyInstance) {

@@ -57,7 +57,13 @@ export function createPermissionsRepository (db: Db) {
 
     unknown: (names: readonly string[]) => unknownPermissions(db, names),
 
-    names: () => permissionNames(db)
+    names: () => permissionNames(db),
+
+    /** Every permission name, as a set (unordered). */
+    async catalog (): Promise<Set<string>> {
+      const rows = await db.select({ name: permissions.name }).from(permissions)
+      return new Set(rows.map(r => r.name))
+    }
   }
 }
 

@@ -24,6 +24,21 @@ export async function defaultTenant (db: DbOrTx): Promise<Tenant> {
   return row
 }
 
+/** Maps tenant ids and slugs to tenant ids, in one query; names that match nothing are absent. */
+export async function resolveTenants (db: DbOrTx, names: Iterable<string>): Promise<Map<string, string>> {
+  const wanted = [...new Set(names)]
+  const resolved = new Map<string, string>()
+  if (wanted.length === 0) return resolved
+  const ids = wanted.filter(name => UUID.test(name)).map(id => id.toLowerCase())
+  const rows = await db.select({ id: tenants.id, slug: tenants.slug }).from(tenants)
+    .where(ids.length > 0 ? or(inArray(tenants.slug, wanted), inArray(tenants.id, ids)) : inArray(tenants.slug, wanted))
+  for (const name of wanted) {
+    const row = rows.find(r => r.id === name.toLowerCase()) ?? rows.find(r => r.slug === name)
+    if (row !== undefined) resolved.set(name, row.id)
+  }
+  return resolved
+}
+
 /** What a tenant's deletion took with it: the ids of its members, sessions and clients. */
 export interface DeletedTenant {
   members: string[]
@@ -44,6 +59,17 @@ export function createTenantsRepository (db: Db) {
     },
 
     find: (idOrSlug: string) => findTenant(db, idOrSlug),
+
+    /** The default tenant (throws when the database was not seeded). */
+    default: () => defaultTenant(db),
+
+    resolve: (names: Iterable<string>) => resolveTenants(db, names),
+
+    /** The tenant's id, slug and name by id; null for none. */
+    async brief (id: string): Promise<Pick<Tenant, 'id' | 'slug' | 'name'> | null> {
+      const [row] = await db.select({ id: tenants.id, slug: tenants.slug, name: tenants.name }).from(tenants).where(eq(tenants.id, id))
+      return row ?? null
+    },
 
     /** Rejects with a unique violation for a taken slug. */
     async create (slug: string, name: string): Promise<Tenant> {

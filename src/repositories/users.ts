@@ -1,8 +1,9 @@
-import { and, eq, ilike, isNull, ne, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gt, ilike, inArray, isNotNull, isNull, ne, or, sql, type SQL } from 'drizzle-orm'
 import type { Db, DbOrTx } from '../db/client.js'
 import { roleAssignments, roles, sessions, users } from '../db/schema/index.js'
 import { memberOf, type UserRow } from '../services/admin/scope.js'
-import { revokeUserSessions } from '../services/sessions.js'
+import { revokeUserSessions } from './sessions.js'
+import { defaultTenant, findTenant, type Tenant } from './tenants.js'
 import { keyset, pageByCreation, type Page, type PageRequest } from './paging.js'
 import { repositoryPlugin } from './plugin.js'
 
@@ -42,6 +43,44 @@ async function belongsElsewhere (db: DbOrTx, userId: string, tenantId: string): 
     .where(and(eq(roleAssignments.userId, userId), or(isNull(roleAssignments.tenantId), ne(roleAssignments.tenantId, tenantId))))
     .limit(1)
   return row !== undefined
+}
+
+/**
+ * Login without `requested` lands in the user's first tenant, else the default tenant. Membership
+ * is a role assignment in the tenant that has not expired. Naming the tenant one would land in
+ * anyway is allowed (a global admin may say `tenant=default`). Null: not a member of that tenant.
+ */
+async function loginTenant (db: Db, userId: string, requested: string | undefined): Promise<Tenant | null> {
+  const current = or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, new Date()))
+  if (requested !== undefined) {
+    const tenant = await findTenant(db, requested)
+    if (!tenant) return null
+    const [member] = await db.select({ id: roleAssignments.id }).from(roleAssignments)
+      .where(and(eq(roleAssignments.userId, userId), eq(roleAssignments.tenantId, tenant.id), current)).limit(1)
+    if (member) return tenant
+    return (await loginTenant(db, userId, undefined))?.id === tenant.id ? tenant : null
+  }
+  const [first] = await db.select({ tenantId: roleAssignments.tenantId }).from(roleAssignments)
+    .where(and(eq(roleAssignments.userId, userId), isNotNull(roleAssignments.tenantId), current))
+    .orderBy(asc(roleAssignments.createdAt)).limit(1)
+  if (first?.tenantId) return findTenant(db, first.tenantId)
+  return defaultTenant(db)
+}
+
+/** A user found by a login name: what the password grant checks. */
+export interface LoginUser {
+  id: string
+  passwordHash: string
+  isActive: boolean
+  credentialsVersion: number
+}
+
+/** An active user holding a permission, with the assigned roles that grant it. */
+export interface Holder {
+  id: string
+  username: string
+  email: string
+  via: string[]
 }
 
 export interface NewUser {
@@ -156,6 +195,103 @@ export function createUsersRepository (db: Db) {
           .returning({ tenantId: roleAssignments.tenantId, expiresAt: roleAssignments.expiresAt, createdAt: roleAssignments.createdAt, inserted: sql<boolean>`(xmax = 0)` })
         return { before: before ?? null, after }
       })
+    },
+
+    /** The user with this id; null for none. */
+    async find (id: string): Promise<UserRow | null> {
+      const [row] = await db.select().from(users).where(eq(users.id, id))
+      return row ?? null
+    },
+
+    /** The user whose email (a login with `@`, lower-cased) or username (ignoring case) is `login`. */
+    async findByLogin (login: string): Promise<LoginUser | null> {
+      const [row] = await db.select({ id: users.id, passwordHash: users.passwordHash, isActive: users.isActive, credentialsVersion: users.credentialsVersion })
+        .from(users)
+        .where(login.includes('@') ? eq(users.email, login) : sql`lower(${users.username}) = ${login}`)
+        .limit(1)
+      return row ?? null
+    },
+
+    /** Stores the same password re-hashed, unless the credentials changed meanwhile (the version stays). */
+    async rehash (user: Pick<LoginUser, 'id' | 'credentialsVersion'>, passwordHash: string): Promise<void> {
+      await db.update(users).set({ passwordHash }).where(and(eq(users.id, user.id), eq(users.credentialsVersion, user.credentialsVersion)))
+    },
+
+    /**
+     * Self-registration: creates the user and, in the same transaction, assigns them the role
+     * `user` in the tenant (when that role exists). Rejects with a unique violation for a taken
+     * email or username.
+     */
+    async register (user: Pick<NewUser, 'email' | 'username' | 'fullName' | 'passwordHash'>, tenantId: string): Promise<UserRow> {
+      return db.transaction(async tx => {
+        const [row] = await tx.insert(users).values(user).returning()
+        const [role] = await tx.select({ id: roles.id }).from(roles).where(eq(roles.name, 'user'))
+        if (role) await tx.insert(roleAssignments).values({ userId: row.id, roleId: role.id, tenantId })
+        return row
+      })
+    },
+
+    /** The user's own change (full name, email). Rejects with a unique violation for a taken email. */
+    async updateSelf (id: string, change: Pick<UserChange, 'fullName' | 'email'>): Promise<UserRow> {
+      const patch: Partial<UserRow> = { updatedAt: new Date() }
+      if (change.fullName !== undefined) patch.fullName = change.fullName
+      if (change.email !== undefined) patch.email = change.email
+      const [row] = await db.update(users).set(patch).where(eq(users.id, id)).returning()
+      return row
+    },
+
+    /**
+     * Sets the password, bumps the credentials version and ends the user's sessions but `keep`,
+     * in one transaction: a login verified against the old password either opened its session
+     * before (ended here) or finds the version bumped and opens none (see createSession).
+     * The ids of the sessions that ended.
+     */
+    async changePassword (id: string, passwordHash: string, keep: string): Promise<string[]> {
+      return db.transaction(async tx => {
+        await tx.update(users).set({ passwordHash, credentialsVersion: sql`${users.credentialsVersion} + 1`, updatedAt: new Date() })
+          .where(eq(users.id, id))
+        return revokeUserSessions(tx, id, 'password changed', keep)
+      })
+    },
+
+    /** Names of the roles the user holds in the tenant or globally, by assignments that have not expired. */
+    async heldRoles (userId: string, tenantId: string): Promise<string[]> {
+      const now = new Date()
+      const held = await db.selectDistinct({ name: roles.name }).from(roleAssignments)
+        .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
+        .where(and(
+          eq(roleAssignments.userId, userId),
+          or(isNull(roleAssignments.tenantId), eq(roleAssignments.tenantId, tenantId)),
+          or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, now))
+        ))
+      return held.map(r => r.name)
+    },
+
+    loginTenant: (userId: string, requested: string | undefined) => loginTenant(db, userId, requested),
+
+    /**
+     * Active users assigned one of `roleNames` globally or in the tenant (assignments that have
+     * not expired), by id after `after`, up to `limit` rows; `via` the assigned roles among them.
+     */
+    async holders ({ roleNames, tenantId, after, limit }: { roleNames: string[], tenantId: string, after: string | null, limit: number }): Promise<Holder[]> {
+      return db.select({
+        id: users.id,
+        username: users.username,
+        email: users.email,
+        via: sql<string[]>`array_agg(distinct ${roles.name})`
+      }).from(roleAssignments)
+        .innerJoin(users, eq(users.id, roleAssignments.userId))
+        .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
+        .where(and(
+          inArray(roles.name, roleNames),
+          or(isNull(roleAssignments.tenantId), eq(roleAssignments.tenantId, tenantId)),
+          or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, new Date())),
+          eq(users.isActive, true),
+          after === null ? undefined : gt(users.id, after)
+        ))
+        .groupBy(users.id)
+        .orderBy(asc(users.id))
+        .limit(limit)
     },
 
     /** Whether there was such an assignment to remove. */

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DEFAULT_PAGE_LIMIT, protectedErrors } from '../../schemas/common.js'
 import { AuditEventPageSchema, AuditQuerySchema } from '../../schemas/audit.js'
-import { holdsGlobally } from '../authz/scope.js'
 import { ref } from '../../schemas/registry.js'
 
 /**
@@ -23,7 +22,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async app => {
     const principal = request.principal!
     const { actor, action, target, outcome, from, to, limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const result = await app.auditRepository.search({
-      tenantId: await holdsGlobally(app, principal, 'audit:read') ? null : principal.tid,
+      tenantId: await app.access.holdsGlobally(principal, 'audit:read') ? null : principal.tid,
       actor,
       action,
       target,

@@ -1,20 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
-import { roleAssignments, roles, sessions, tenants, users } from '../../db/schema/index.js'
 import { Conflict, InvalidPassword, NotFound, RegistrationDisabled, WeakPassword } from '../../errors.js'
-import { decodeCursor, page } from '../../lib/cursor.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors } from '../../schemas/common.js'
 import { MeSchema, PasswordChangeBodySchema, PatchMeBodySchema, RegisterBodySchema, SessionPageSchema, UserSchema } from '../../schemas/auth.js'
 import { checkPasswordPolicy } from '../../security/passwords.js'
 import { userView } from '../../services/admin/users.js'
-import { revokeSessions, revokeUserSessions } from '../../services/sessions.js'
-import { defaultTenant } from '../../services/tenants.js'
+import type { UserRow } from '../../services/admin/scope.js'
 import { ref } from '../../schemas/registry.js'
 import { changed } from '../../access/changes.js'
-
-type UserRow = typeof users.$inferSelect
 
 /** Self-service: registration, the current user, password change, logout and sessions. */
 const accountRoutes: FastifyPluginAsyncTypebox = async app => {
@@ -34,15 +28,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     const policy = checkPasswordPolicy(password, { email, username })
     if (!policy.ok) throw new WeakPassword(policy.message)
     const passwordHash = await app.passwords.hash(password)
-    const tenant = await defaultTenant(app.db)
+    const tenant = await app.tenantsRepository.default()
     let user: UserRow
     try {
-      user = await app.db.transaction(async tx => {
-        const [row] = await tx.insert(users).values({ email: email.toLowerCase(), username, fullName: fullName ?? null, passwordHash }).returning()
-        const [role] = await tx.select({ id: roles.id }).from(roles).where(eq(roles.name, 'user'))
-        if (role) await tx.insert(roleAssignments).values({ userId: row.id, roleId: role.id, tenantId: tenant.id })
-        return row
-      })
+      user = await app.usersRepository.register({ email: email.toLowerCase(), username, fullName: fullName ?? null, passwordHash }, tenant.id)
     } catch (err) {
       if (isUniqueViolation(err)) throw new Conflict('email or username is already taken')
       throw err
@@ -64,15 +53,15 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async (request, reply) => {
     const principal = request.principal!
     const ended = request.query.all === true
-      ? await revokeUserSessions(app.db, principal.sub, 'logout')
-      : await revokeSessions(app.db, [principal.sid!], 'logout')
+      ? await app.sessionsRepository.revokeAllOf(principal.sub, 'logout')
+      : await app.sessionsRepository.revoke([principal.sid!], 'logout')
     await app.changes.publish(...ended.map(changed.session))
     app.audit.record(request, { action: 'auth.logout', outcome: 'success', targetType: 'user', targetId: principal.sub, detail: `${ended.length} session(s) ended` })
     return reply.code(204).send(null)
   })
 
   async function loadMe (userId: string) {
-    const [user] = await app.db.select().from(users).where(eq(users.id, userId))
+    const user = await app.usersRepository.find(userId)
     if (!user) throw new NotFound('user not found')
     return user
   }
@@ -89,21 +78,14 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => {
     const principal = request.principal!
     const user = await loadMe(principal.sub)
-    const [tenant] = await app.db.select({ id: tenants.id, slug: tenants.slug, name: tenants.name }).from(tenants).where(eq(tenants.id, principal.tid))
+    const tenant = await app.tenantsRepository.brief(principal.tid)
     if (!tenant) throw new NotFound('tenant not found')
-    const now = new Date()
-    const held = await app.db.selectDistinct({ name: roles.name }).from(roleAssignments)
-      .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
-      .where(and(
-        eq(roleAssignments.userId, user.id),
-        or(isNull(roleAssignments.tenantId), eq(roleAssignments.tenantId, principal.tid)),
-        or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, now))
-      ))
+    const held = await app.usersRepository.heldRoles(user.id, principal.tid)
     const effective = await request.effectivePermissions()
     return {
       ...userView(user),
       tenant,
-      roles: held.map(r => r.name).sort(),
+      roles: held.sort(),
       permissions: effective.permissions(),
       scopes: [...principal.scopes]
     }
@@ -122,12 +104,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => {
     const principal = request.principal!
     const before = await loadMe(principal.sub)
-    const patch: Partial<UserRow> = { updatedAt: new Date() }
-    if (request.body.fullName !== undefined) patch.fullName = request.body.fullName
-    if (request.body.email !== undefined) patch.email = request.body.email.toLowerCase()
+    const { fullName, email } = request.body
     let after: UserRow
     try {
-      [after] = await app.db.update(users).set(patch).where(eq(users.id, principal.sub)).returning()
+      after = await app.usersRepository.updateSelf(principal.sub, { fullName, email: email?.toLowerCase() })
     } catch (err) {
       if (isUniqueViolation(err)) throw new Conflict('email is already taken')
       throw err
@@ -159,11 +139,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     const passwordHash = await app.passwords.hash(newPassword)
     // one transaction: a login verified against the old password either opened its session
     // before (ended here) or finds the version bumped and opens none (see createSession)
-    const ended = await app.db.transaction(async tx => {
-      await tx.update(users).set({ passwordHash, credentialsVersion: sql`${users.credentialsVersion} + 1`, updatedAt: new Date() })
-        .where(eq(users.id, user.id))
-      return revokeUserSessions(tx, user.id, 'password changed', principal.sid!)
-    })
+    const ended = await app.usersRepository.changePassword(user.id, passwordHash, principal.sid!)
     await app.changes.publish(...ended.map(changed.session))
     app.audit.record(request, { action: 'user.password_change', outcome: 'success', targetType: 'user', targetId: user.id, detail: `${ended.length} other session(s) ended` })
     return reply.code(204).send(null)
@@ -182,18 +158,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => {
     const principal = request.principal!
     const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
-    const after = cursor ? decodeCursor(cursor) : null
-    const rows = await app.db.select().from(sessions)
-      .where(and(
-        eq(sessions.userId, principal.sub),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, new Date()),
-        // timestamps are stored at millisecond precision, as the cursor carries them
-        after ? or(lt(sessions.createdAt, after.at), and(eq(sessions.createdAt, after.at), lt(sessions.id, after.id))) : undefined
-      ))
-      .orderBy(desc(sessions.createdAt), desc(sessions.id))
-      .limit(limit + 1)
-    const result = page(rows, limit, r => ({ at: r.createdAt, id: r.id }))
+    const result = await app.sessionsRepository.listLive(principal.sub, { limit, cursor })
     return {
       items: result.items.map(s => ({
         id: s.id,
@@ -222,12 +187,11 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     }
   }, async (request, reply) => {
     const principal = request.principal!
-    const [own] = await app.db.select({ id: sessions.id }).from(sessions)
-      .where(and(eq(sessions.id, request.params.id), eq(sessions.userId, principal.sub), isNull(sessions.revokedAt)))
-    if (!own) throw new NotFound('session not found')
-    await revokeSessions(app.db, [own.id], 'deleted by user')
-    await app.changes.publish(changed.session(own.id))
-    app.audit.record(request, { action: 'auth.session_delete', outcome: 'success', targetType: 'session', targetId: own.id })
+    const own = await app.sessionsRepository.findOwn(request.params.id, principal.sub)
+    if (own === null) throw new NotFound('session not found')
+    await app.sessionsRepository.revoke([own], 'deleted by user')
+    await app.changes.publish(changed.session(own))
+    app.audit.record(request, { action: 'auth.session_delete', outcome: 'success', targetType: 'session', targetId: own })
     return reply.code(204).send(null)
   })
 }

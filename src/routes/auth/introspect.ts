@@ -1,15 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { eq } from 'drizzle-orm'
 import { intersectScopes, type EffectiveSet } from '../../authz/index.js'
-import { refreshTokens, sessions } from '../../db/schema/index.js'
 import { InsufficientScope, InvalidToken } from '../../errors.js'
 import { bearerToken, type Principal } from '../../access/declaration.js'
 import { Refused } from '../../access/index.js'
 import { errorResponses, oauthErrors, OAuthErrorSchema, ProblemSchema } from '../../schemas/common.js'
 import { IntrospectBodySchema, IntrospectionSchema } from '../../schemas/auth.js'
 import { ref } from '../../schemas/registry.js'
-import { hashRefreshToken } from '../../services/sessions.js'
 import { presentedClientCredentials, requireClient } from '../../services/clients.js'
 
 type Introspection = { active: false } | {
@@ -110,11 +107,8 @@ const introspectRoutes: FastifyPluginAsyncTypebox = async app => {
 
   /** A refresh token is active while it is the session's current one and the session is live. */
   async function introspectRefreshToken (token: string): Promise<Introspection> {
-    const [found] = await app.db.select({ token: refreshTokens, session: sessions })
-      .from(refreshTokens)
-      .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-      .where(eq(refreshTokens.tokenHash, hashRefreshToken(token)))
-    if (found === undefined) return INACTIVE
+    const found = await app.sessionsRepository.findRefreshToken(token)
+    if (found === null) return INACTIVE
     const { token: row, session } = found
     const now = Date.now()
     if (row.rotatedAt !== null || session.revokedAt !== null || row.expiresAt.getTime() <= now || session.expiresAt.getTime() <= now) {

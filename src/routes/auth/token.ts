@@ -1,17 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { and, asc, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm'
 import { intersectScopes, ScopeSet } from '../../authz/index.js'
-import { revokedTokens, roleAssignments, users } from '../../db/schema/index.js'
 import type { Principal } from '../../access/declaration.js'
 import { InvalidGrant, InvalidRequest, InvalidScope, RateLimited, UnsupportedGrantType } from '../../errors.js'
 import { oauthErrors } from '../../schemas/common.js'
 import { RevokeBodySchema, TokenBodySchema, TokenRequestDocSchema, TokenResponseSchema, type TokenBody } from '../../schemas/auth.js'
 import { ref } from '../../schemas/registry.js'
 import { createLoginLimits } from '../../security/login-limits.js'
-import { createSession, findSessionByRefreshToken, revokeSessions, rotateRefreshToken, StaleCredentials } from '../../services/sessions.js'
+import { StaleCredentials } from '../../services/sessions.js'
 import { clientCredentialsGrant, optionalClient, refuseServiceClient } from '../../services/clients.js'
-import { defaultTenant, findTenant, type Tenant } from '../../services/tenants.js'
 import { changed } from '../../access/changes.js'
 
 export const REFRESH_COOKIE = 'warden_refresh'
@@ -41,38 +38,13 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
   /** The user's effective permissions in the tenant, and whether they are active; null if the user is gone. */
   const effectiveFor = async (userId: string, tenantId: string) => app.access.userEffective(userId, tenantId)
 
-  /**
-   * Login without `tenant` lands in the user's first tenant, else the default tenant. Membership
-   * is a role assignment in the tenant that has not expired. Naming the tenant one would land in
-   * anyway is allowed (a global admin may say `tenant=default`).
-   */
-  async function resolveLoginTenant (userId: string, requested: string | undefined): Promise<Tenant | null> {
-    const current = or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, new Date()))
-    if (requested !== undefined) {
-      const tenant = await findTenant(app.db, requested)
-      if (!tenant) return null
-      const [member] = await app.db.select({ id: roleAssignments.id }).from(roleAssignments)
-        .where(and(eq(roleAssignments.userId, userId), eq(roleAssignments.tenantId, tenant.id), current)).limit(1)
-      if (member) return tenant
-      return (await resolveLoginTenant(userId, undefined))?.id === tenant.id ? tenant : null
-    }
-    const [first] = await app.db.select({ tenantId: roleAssignments.tenantId }).from(roleAssignments)
-      .where(and(eq(roleAssignments.userId, userId), isNotNull(roleAssignments.tenantId), current))
-      .orderBy(asc(roleAssignments.createdAt)).limit(1)
-    if (first?.tenantId) return findTenant(app.db, first.tenantId)
-    return defaultTenant(app.db)
-  }
-
   async function passwordGrant (body: TokenBody, request: FastifyRequest, reply: FastifyReply) {
     const { username, password } = body
     if (!username || !password) throw new InvalidRequest('username and password are required')
     const requested = parseScope(body.scope)
 
     const login = username.trim().toLowerCase()
-    const [user] = await app.db.select({ id: users.id, passwordHash: users.passwordHash, isActive: users.isActive, credentialsVersion: users.credentialsVersion })
-      .from(users)
-      .where(login.includes('@') ? eq(users.email, login) : sql`lower(${users.username}) = ${login}`)
-      .limit(1)
+    const user = await app.usersRepository.findByLogin(login)
     // counted per account, whichever of its names is used; a name that matches none, per name
     const account = user?.id ?? 'name:' + login.slice(0, 320)
     const verdict = await limits.check(account, request.ip)
@@ -87,17 +59,18 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     if (app.passwords.needsRehash(user.passwordHash)) {
       // the same password, re-hashed: the credentials version stays
       const passwordHash = await app.passwords.hash(password)
-      await app.db.update(users).set({ passwordHash }).where(and(eq(users.id, user.id), eq(users.credentialsVersion, user.credentialsVersion)))
+      await app.usersRepository.rehash(user, passwordHash)
     }
 
-    const tenant = await resolveLoginTenant(user.id, body.tenant)
+    // without `tenant`: the user's first tenant, else the default one (see loginTenant)
+    const tenant = await app.usersRepository.loginTenant(user.id, body.tenant)
     if (!tenant) throw new InvalidGrant('not a member of that tenant')
     const subject = await effectiveFor(user.id, tenant.id)
     if (!subject?.active) throw new InvalidGrant('invalid username or password')
     const scopes = intersectScopes(subject.effective, requested)
     if (requested !== null && scopes.length === 0) throw new InvalidScope('none of the requested scopes is granted')
 
-    const { session, refreshToken } = await createSession(app.db, {
+    const { session, refreshToken } = await app.sessionsRepository.create({
       userId: user.id,
       credentialsVersion: user.credentialsVersion,
       tenantId: tenant.id,
@@ -155,7 +128,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     const requested = parseScope(body.scope)
     let scopes: string[] = []
     // Checked before the token is consumed, so a refused request leaves it usable.
-    const result = await rotateRefreshToken(app.db, token, config.refreshReuseGrace, async session => {
+    const result = await app.sessionsRepository.rotate(token, config.refreshReuseGrace, async session => {
       const subject = await effectiveFor(session.userId, session.tenantId)
       if (!subject?.active) throw new InvalidGrant('invalid refresh token')
       scopes = intersectScopes(subject.effective, session.scopes)
@@ -219,9 +192,9 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     const { token } = request.body
     let sid: string | null = null
     if (token.split('.').length === 3) sid = await revokeAccessToken(request, token)
-    if (sid === null) sid = (await findSessionByRefreshToken(app.db, token))?.id ?? null
+    if (sid === null) sid = (await app.sessionsRepository.findByRefreshToken(token))?.id ?? null
     if (sid !== null) {
-      const ended = await revokeSessions(app.db, [sid], 'revoked')
+      const ended = await app.sessionsRepository.revoke([sid], 'revoked')
       if (ended.length > 0) {
         await app.changes.publish(changed.session(sid))
         app.audit.record(request, { action: 'auth.revoke', outcome: 'success', targetType: 'session', targetId: sid })
@@ -243,7 +216,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
       return null
     }
     const expiresAt = new Date(principal.exp * 1000)
-    await app.db.insert(revokedTokens).values({ jti: principal.jti, expiresAt }).onConflictDoNothing()
+    await app.sessionsRepository.revokeAccessToken(principal.jti, expiresAt)
     await app.changes.publish(changed.token(principal.jti, principal.exp))
     app.audit.record(request, { action: 'auth.revoke', outcome: 'success', targetType: principal.kind === 'client' ? 'client' : 'session', targetId: principal.sid ?? principal.sub, detail: 'access token revoked' })
     return principal.sid

@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
 import {
   decide, isValidPermissionName, isWildcard, permissionCovers,
   type EffectiveSet, type RoleGraph
 } from '../../authz/index.js'
-import { permissions, roleAssignments, roles, users } from '../../db/schema/index.js'
 import { BadRequest, Forbidden, NotFound } from '../../errors.js'
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
 import type { SubjectState } from '../../access/index.js'
@@ -15,7 +13,6 @@ import {
   CheckBatchResultSchema, CheckBatchSchema, CheckSchema, DecisionSchema, SubjectPageSchema, SubjectsQuerySchema,
   type Check, type DecisionAnswer
 } from '../../schemas/authz.js'
-import { resolveTenants } from './scope.js'
 
 const TAGS = ['authz']
 const CHECK_OTHERS = 'authz:check'
@@ -41,8 +38,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
     const graph = await app.access.getGraph()
     let names = catalogs.get(graph)
     if (names === undefined) {
-      names = app.db.select({ name: permissions.name }).from(permissions)
-        .then(rows => new Set(rows.map(r => r.name)))
+      names = app.permissionsRepository.catalog()
       names.catch(() => catalogs.delete(graph))
       catalogs.set(graph, names)
     }
@@ -66,7 +62,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
     const subjectIds = new Set(checks.flatMap(c => c.subject === undefined ? [] : [c.subject.toLowerCase()]))
     const [known, tenantIds, global, states] = await Promise.all([
       catalog(),
-      resolveTenants(app.db, checks.flatMap(c => c.tenant === undefined ? [] : [c.tenant])),
+      app.tenantsRepository.resolve(checks.flatMap(c => c.tenant === undefined ? [] : [c.tenant])),
       aboutOthers ? app.access.holdsGlobally(principal, CHECK_OTHERS) : false,
       Promise.all([...subjectIds].map(async id => [id, await app.access.subject(id)] as const))
     ])
@@ -194,7 +190,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
     let tenantId = principal.tid
     if (tenant !== undefined) {
       const [resolved, global] = await Promise.all([
-        resolveTenants(app.db, [tenant]).then(m => m.get(tenant)),
+        app.tenantsRepository.resolve([tenant]).then(m => m.get(tenant)),
         app.access.holdsGlobally(principal, CHECK_OTHERS)
       ])
       if (resolved === undefined || (!global && resolved !== principal.tid)) throw new NotFound('tenant not found')
@@ -208,24 +204,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
       : graph.effective([{ role, tenantId: null, expiresAt: null }], null).has(permission))
     if (covering.length === 0) return { items: [], nextCursor: null }
 
-    const rows = await app.db.select({
-      id: users.id,
-      username: users.username,
-      email: users.email,
-      via: sql<string[]>`array_agg(distinct ${roles.name})`
-    }).from(roleAssignments)
-      .innerJoin(users, eq(users.id, roleAssignments.userId))
-      .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
-      .where(and(
-        inArray(roles.name, covering),
-        or(isNull(roleAssignments.tenantId), eq(roleAssignments.tenantId, tenantId)),
-        or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, new Date())),
-        eq(users.isActive, true),
-        after === null ? undefined : gt(users.id, after)
-      ))
-      .groupBy(users.id)
-      .orderBy(asc(users.id))
-      .limit(limit + 1)
+    const rows = await app.usersRepository.holders({ roleNames: covering, tenantId, after, limit: limit + 1 })
     const items = rows.slice(0, limit).map(row => ({ ...row, via: [...row.via].sort() }))
     const last = items[items.length - 1]
     return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(new Date(0), last.id) : null }
