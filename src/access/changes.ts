@@ -14,6 +14,8 @@ export type Change =
   | { kind: 'user', id: string }
   /** a session ended */
   | { kind: 'session', id: string }
+  /** a tenant's slug or name, or the tenant deleted */
+  | { kind: 'tenant', id: string }
   /** a client's scopes or secret */
   | { kind: 'client', id: string }
   /** an access token revoked before its expiry (seconds since the epoch) */
@@ -36,6 +38,7 @@ export const changed = {
   user: (id: string): Change => ({ kind: 'user', id }),
   session: (id: string): Change => ({ kind: 'session', id }),
   client: (id: string): Change => ({ kind: 'client', id }),
+  tenant: (id: string): Change => ({ kind: 'tenant', id }),
   token: (jti: string, exp: number): Change => ({ kind: 'token', jti, exp }),
   listener: (up: boolean): Change => ({ kind: 'listener', up })
 }
@@ -43,7 +46,7 @@ export const changed = {
 export function encodeChange (change: Change): string {
   switch (change.kind) {
     case 'graph': case 'keys': case 'reset': return change.kind
-    case 'user': case 'session': case 'client': return `${change.kind}:${change.id}`
+    case 'user': case 'session': case 'client': case 'tenant': return `${change.kind}:${change.id}`
     case 'token': return `token:${change.jti}:${change.exp}`
     case 'listener': return change.up ? 'listener:up' : 'listener:down'
   }
@@ -57,7 +60,7 @@ export function decodeChange (payload: string): Change | null {
   switch (kind) {
     case 'graph': case 'keys': case 'reset':
       return colon === -1 ? { kind } : null
-    case 'user': case 'session': case 'client':
+    case 'user': case 'session': case 'client': case 'tenant':
       return rest === '' ? null : { kind, id: rest }
     case 'token': {
       const sep = rest.lastIndexOf(':')

@@ -164,6 +164,15 @@ export function createAccess (db: Db, opts: { maxSubjects?: number } = {}) {
     }
   }
 
+  /** Roles the user holds in the tenant or globally, by assignments not expired; null if the user is gone. */
+  function heldRoles (userId: string, tenantId: string, now = Date.now()): Maybe<string[] | null> {
+    return then(state.subject(userId), s => s === null
+      ? null
+      : [...new Set(s.assignments
+          .filter(a => (a.tenantId === null || a.tenantId === tenantId) && (a.expiresAt === null || a.expiresAt > now))
+          .map(a => a.role))])
+  }
+
   return {
     live,
     isLive,
@@ -178,6 +187,11 @@ export function createAccess (db: Db, opts: { maxSubjects?: number } = {}) {
     getGraph: state.getGraph,
     /** a subject's cached state (the check API asks for arbitrary subjects) */
     subject: state.subject,
+    /** the user's own fields (GET /v1/auth/me), cached until the user changes */
+    profile: state.profile,
+    /** a tenant's id, slug and name, cached until the tenant changes */
+    tenant: state.tenant,
+    heldRoles,
     effectiveFor: state.effectiveFor,
     invalidate: state.invalidate,
     ensureRevoked: state.ensureRevoked,

@@ -1,7 +1,7 @@
 import { and, eq, gt } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import type { Db } from '../db/client.js'
-import { clients, revokedTokens, roleAssignments, roles, sessions, users } from '../db/schema/index.js'
+import { clients, revokedTokens, roleAssignments, roles, sessions, tenants, users } from '../db/schema/index.js'
 import { compileRoleGraph, EffectiveSet, type RoleGraph, type RoleInput } from '../authz/index.js'
 import type { Principal } from './declaration.js'
 import { loadRoleDefinitions } from '../repositories/roles.js'
@@ -16,6 +16,19 @@ export interface SubjectState {
 }
 
 export interface SessionState { userId: string, revoked: boolean, expiresAt: number }
+
+/** A user's own fields, as GET /v1/auth/me answers them (never the password hash). */
+export interface ProfileState {
+  id: string
+  email: string
+  username: string
+  fullName: string | null
+  isActive: boolean
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface TenantBrief { id: string, slug: string, name: string }
 
 /**
  * What the hot path resolved for one principal (a verified token): its session and user are
@@ -61,6 +74,9 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
   const subjects = new LRUCache<string, SubjectState>({ max: opts.maxSubjects ?? 200_000 })
   const sessionCache = new LRUCache<string, SessionState>({ max: opts.maxSubjects ?? 200_000 })
   const clientCache = new LRUCache<string, ClientState>({ max: 10_000 })
+  // read by GET /v1/auth/me only, so kept apart from the subjects the hot path reads
+  const profileCache = new LRUCache<string, ProfileState>({ max: 50_000 })
+  const tenantCache = new LRUCache<string, TenantBrief>({ max: 10_000 })
   const inflight = new Map<string, Promise<unknown>>()
   // keyed by the principal object, which the verified-token cache shares between requests: a
   // request then touches one small record instead of the session, subject and effective caches
@@ -122,6 +138,40 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     }
     if (started === epoch && trusted) subjects.set(userId, state)
     return state
+  }
+
+  async function loadProfile (userId: string): Promise<ProfileState | null> {
+    const started = epoch
+    const [row] = await db.select({
+      id: users.id,
+      email: users.email,
+      username: users.username,
+      fullName: users.fullName,
+      isActive: users.isActive,
+      createdAt: users.createdAt,
+      updatedAt: users.updatedAt
+    }).from(users).where(eq(users.id, userId))
+    if (row === undefined) return null
+    if (started === epoch && trusted) profileCache.set(userId, row)
+    return row
+  }
+
+  /** The user's own fields, or null if the user no longer exists; cached until a change to the user. */
+  function profile (userId: string): ProfileState | null | Promise<ProfileState | null> {
+    return profileCache.get(userId) ?? once('p:' + userId, () => loadProfile(userId))
+  }
+
+  async function loadTenant (id: string): Promise<TenantBrief | null> {
+    const started = epoch
+    const [row] = await db.select({ id: tenants.id, slug: tenants.slug, name: tenants.name }).from(tenants).where(eq(tenants.id, id))
+    if (row === undefined) return null
+    if (started === epoch && trusted) tenantCache.set(id, row)
+    return row
+  }
+
+  /** A tenant's id, slug and name, or null if it does not exist; cached until a change to the tenant. */
+  function tenant (id: string): TenantBrief | null | Promise<TenantBrief | null> {
+    return tenantCache.get(id) ?? once('t:' + id, () => loadTenant(id))
   }
 
   /** The subject's state, or null if the user no longer exists. */
@@ -243,6 +293,8 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     subjects.clear()
     sessionCache.clear()
     clientCache.clear()
+    profileCache.clear()
+    tenantCache.clear()
     revoked = null
   }
 
@@ -257,6 +309,10 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
         break
       case 'user':
         subjects.delete(change.id)
+        profileCache.delete(change.id)
+        break
+      case 'tenant':
+        tenantCache.delete(change.id)
         break
       case 'session':
         sessionCache.delete(change.id)
@@ -285,6 +341,8 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
   return {
     getGraph,
     subject,
+    profile,
+    tenant,
     effectiveFor,
     session,
     client,

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { Conflict, InvalidPassword, NotFound, RegistrationDisabled, WeakPassword } from '../../errors.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors } from '../../schemas/common.js'
@@ -9,6 +9,7 @@ import { userView } from '../../services/admin/users.js'
 import type { UserRow } from '../../services/admin/scope.js'
 import { ref } from '../../schemas/registry.js'
 import { changed } from '../../access/changes.js'
+import type { PrincipalView } from '../../access/index.js'
 
 /** Self-service: registration, the current user, password change, logout and sessions. */
 const accountRoutes: FastifyPluginAsyncTypebox = async app => {
@@ -60,6 +61,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     return reply.code(204).send(null)
   })
 
+  const meAnswers = new WeakMap<PrincipalView, string>()
+  // the answer holds only the fields of MeSchema, each of the schema's type
+  const serializeMe = (answer: Static<typeof MeSchema>) => JSON.stringify(answer)
+
   async function loadMe (userId: string) {
     const user = await app.usersRepository.find(userId)
     if (!user) throw new NotFound('user not found')
@@ -75,20 +80,37 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       description: 'The user fields with the token\'s tenant, the roles held there or globally, the effective permissions in that tenant and the token\'s scopes. A client token gets 403.',
       response: { 200: ref(MeSchema), ...protectedErrors }
     }
-  }, async request => {
+  }, async (request, reply) => {
+    // From the access state authn already keeps (kept fresh by the change bus): no SQL once
+    // warm. The answer is kept with the caller's view while the view stands: any change anywhere,
+    // or an expiry of what it shows, ends the view and with it this copy.
+    const view = request.accessView!
+    const now = Date.now()
+    const kept = meAnswers.get(view)
+    if (kept !== undefined && app.access.current(view, now)) return reply.type('application/json; charset=utf-8').send(kept)
     const principal = request.principal!
-    const user = await loadMe(principal.sub)
-    const tenant = await app.tenantsRepository.brief(principal.tid)
-    if (!tenant) throw new NotFound('tenant not found')
-    const held = await app.usersRepository.heldRoles(user.id, principal.tid)
-    const effective = await request.effectivePermissions()
-    return {
+    const [user, tenant, held, effective] = await Promise.all([
+      app.access.profile(principal.sub),
+      app.access.tenant(principal.tid),
+      app.access.heldRoles(principal.sub, principal.tid, now),
+      request.effectivePermissions()
+    ])
+    if (user === null || held === null) throw new NotFound('user not found')
+    if (tenant === null) throw new NotFound('tenant not found')
+    const answer: Static<typeof MeSchema> = {
       ...userView(user),
       tenant,
       roles: held.sort(),
       permissions: effective.permissions(),
       scopes: [...principal.scopes]
     }
+    // kept only when the view's own effective set answered (its `until` then covers the assignments' expiry)
+    if (view.effective === effective && app.access.current(view, now)) {
+      const body = serializeMe(answer)
+      meAnswers.set(view, body)
+      return reply.type('application/json; charset=utf-8').send(body)
+    }
+    return answer
   })
 
   app.patch('/me', {
@@ -112,6 +134,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
       if (isUniqueViolation(err)) throw new Conflict('email is already taken')
       throw err
     }
+    await app.changes.publish(changed.user(after.id))
     app.audit.record(request, { action: 'user.update_self', outcome: 'success', targetType: 'user', targetId: after.id, before: userView(before), after: userView(after) })
     return userView(after)
   })
@@ -140,7 +163,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     // one transaction: a login verified against the old password either opened its session
     // before (ended here) or finds the version bumped and opens none (see createSession)
     const ended = await app.usersRepository.changePassword(user.id, passwordHash, principal.sid!)
-    await app.changes.publish(...ended.map(changed.session))
+    await app.changes.publish(changed.user(user.id), ...ended.map(changed.session))
     app.audit.record(request, { action: 'user.password_change', outcome: 'success', targetType: 'user', targetId: user.id, detail: `${ended.length} other session(s) ended` })
     return reply.code(204).send(null)
   })

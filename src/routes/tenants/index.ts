@@ -115,6 +115,7 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
     const scope = await adminScope(app, request, 'tenants:write')
     const before = await visibleTenant(app.db, scope, request.params.id)
     const row = await app.tenantsRepository.update(before, { slug, name }).catch(conflictOnTaken(slug))
+    await app.changes.publish(changed.tenant(row.id))
     app.audit.record(request, { action: 'tenant.update', outcome: 'success', targetType: 'tenant', targetId: row.id, tenantId: row.id, before: tenantView(before), after: tenantView(row) })
     return tenantView(row)
   })
@@ -138,7 +139,7 @@ const tenantsRoutes: FastifyPluginAsyncTypebox = async app => {
       ...deleted.sessions.map(changed.session),
       ...deleted.clients.map(changed.client)
     ]
-    await app.changes.publish(...(affected.length > MAX_TARGETED_INVALIDATIONS ? [changed.reset] : affected))
+    await app.changes.publish(changed.tenant(tenant.id), ...(affected.length > MAX_TARGETED_INVALIDATIONS ? [changed.reset] : affected))
     app.audit.record(request, { action: 'tenant.delete', outcome: 'success', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: tenantView(tenant) })
     return reply.code(204).send(null)
   })

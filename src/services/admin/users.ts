@@ -2,7 +2,7 @@ import type { User } from '../../schemas/auth.js'
 import type { UserRow } from './scope.js'
 
 /** The API shape of a user: never the password hash. */
-export function userView (u: UserRow): User {
+export function userView (u: Pick<UserRow, 'id' | 'email' | 'username' | 'fullName' | 'isActive' | 'createdAt' | 'updatedAt'>): User {
   return {
     id: u.id,
     email: u.email,
