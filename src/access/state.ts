@@ -117,8 +117,22 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
     return p
   }
 
-  async function loadSubject (userId: string): Promise<SubjectState | null> {
-    const started = epoch
+  /**
+   * A cached read: the cache's entry, or one load from the database shared by concurrent callers,
+   * kept only if nothing changed meanwhile (the epoch) and the bus is trusted, so a stale read
+   * never outlives the change that made it stale. `read` answers null for a row that is not there.
+   */
+  function readThrough<V extends object> (cache: LRUCache<string, V>, prefix: string, read: (key: string) => Promise<V | null>) {
+    return (key: string): V | null | Promise<V | null> => cache.get(key) ?? once(prefix + key, async () => {
+      const started = epoch
+      const value = await read(key)
+      if (value !== null && started === epoch && trusted) cache.set(key, value)
+      return value
+    })
+  }
+
+  /** The subject's state, or null if the user no longer exists. */
+  const subject = readThrough(subjects, 'u:', async (userId): Promise<SubjectState | null> => {
     const rows = await db.select({
       active: users.isActive,
       role: roles.name,
@@ -129,19 +143,17 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
       .leftJoin(roles, eq(roles.id, roleAssignments.roleId))
       .where(eq(users.id, userId))
     if (rows.length === 0) return null
-    const state: SubjectState = {
+    return {
       active: rows[0].active,
       assignments: rows.filter(r => r.role !== null).map(r => ({
         role: r.role!, tenantId: r.tenantId, expiresAt: r.expiresAt ? r.expiresAt.getTime() : null
       })),
       effective: new Map()
     }
-    if (started === epoch && trusted) subjects.set(userId, state)
-    return state
-  }
+  })
 
-  async function loadProfile (userId: string): Promise<ProfileState | null> {
-    const started = epoch
+  /** The user's own fields, or null if the user no longer exists; cached until a change to the user. */
+  const profile = readThrough(profileCache, 'p:', async (userId): Promise<ProfileState | null> => {
     const [row] = await db.select({
       id: users.id,
       email: users.email,
@@ -151,33 +163,28 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
       createdAt: users.createdAt,
       updatedAt: users.updatedAt
     }).from(users).where(eq(users.id, userId))
-    if (row === undefined) return null
-    if (started === epoch && trusted) profileCache.set(userId, row)
-    return row
-  }
-
-  /** The user's own fields, or null if the user no longer exists; cached until a change to the user. */
-  function profile (userId: string): ProfileState | null | Promise<ProfileState | null> {
-    return profileCache.get(userId) ?? once('p:' + userId, () => loadProfile(userId))
-  }
-
-  async function loadTenant (id: string): Promise<TenantBrief | null> {
-    const started = epoch
-    const [row] = await db.select({ id: tenants.id, slug: tenants.slug, name: tenants.name }).from(tenants).where(eq(tenants.id, id))
-    if (row === undefined) return null
-    if (started === epoch && trusted) tenantCache.set(id, row)
-    return row
-  }
+    return row ?? null
+  })
 
   /** A tenant's id, slug and name, or null if it does not exist; cached until a change to the tenant. */
-  function tenant (id: string): TenantBrief | null | Promise<TenantBrief | null> {
-    return tenantCache.get(id) ?? once('t:' + id, () => loadTenant(id))
-  }
+  const tenant = readThrough(tenantCache, 't:', async (id): Promise<TenantBrief | null> => {
+    const [row] = await db.select({ id: tenants.id, slug: tenants.slug, name: tenants.name }).from(tenants).where(eq(tenants.id, id))
+    return row ?? null
+  })
 
-  /** The subject's state, or null if the user no longer exists. */
-  function subject (userId: string): SubjectState | null | Promise<SubjectState | null> {
-    return subjects.get(userId) ?? once('u:' + userId, () => loadSubject(userId))
-  }
+  /** A session's holder and state, or null if it does not exist. */
+  const session = readThrough(sessionCache, 's:', async (sid): Promise<SessionState | null> => {
+    const [row] = await db.select({ userId: sessions.userId, revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt })
+      .from(sessions).where(eq(sessions.id, sid))
+    return row ? { userId: row.userId, revoked: row.revokedAt !== null, expiresAt: row.expiresAt.getTime() } : null
+  })
+
+  /** A client's tenant, scopes and secret generation, or null if it does not exist. */
+  const client = readThrough(clientCache, 'c:', async (id): Promise<ClientState | null> => {
+    const [row] = await db.select({ tenantId: clients.tenantId, scopes: clients.scopes, tokenVersion: clients.tokenVersion })
+      .from(clients).where(eq(clients.id, id))
+    return row ? { tenantId: row.tenantId, scopes: row.scopes, effective: EffectiveSet.fromPermissions(row.scopes), tokenVersion: row.tokenVersion } : null
+  })
 
   /** Effective permissions of a loaded subject in a tenant; memoized until the subject or graph changes. */
   function effectiveFor (state: SubjectState, tenantId: string | null, now = Date.now()): EffectiveSet | Promise<EffectiveSet> {
@@ -190,35 +197,6 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
       return set
     }
     return graph !== null ? compute(graph) : getGraph().then(compute)
-  }
-
-  async function loadSession (sid: string): Promise<SessionState | null> {
-    const started = epoch
-    const [row] = await db.select({ userId: sessions.userId, revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt })
-      .from(sessions).where(eq(sessions.id, sid))
-    if (!row) return null
-    const state = { userId: row.userId, revoked: row.revokedAt !== null, expiresAt: row.expiresAt.getTime() }
-    if (started === epoch && trusted) sessionCache.set(sid, state)
-    return state
-  }
-
-  function session (sid: string): SessionState | null | Promise<SessionState | null> {
-    return sessionCache.get(sid) ?? once('s:' + sid, () => loadSession(sid))
-  }
-
-  async function loadClient (id: string): Promise<ClientState | null> {
-    const started = epoch
-    const [row] = await db.select({ tenantId: clients.tenantId, scopes: clients.scopes, tokenVersion: clients.tokenVersion })
-      .from(clients).where(eq(clients.id, id))
-    if (!row) return null
-    const effective = EffectiveSet.fromPermissions(row.scopes)
-    const state = { tenantId: row.tenantId, scopes: row.scopes, effective, tokenVersion: row.tokenVersion }
-    if (started === epoch && trusted) clientCache.set(id, state)
-    return state
-  }
-
-  function client (id: string): ClientState | null | Promise<ClientState | null> {
-    return clientCache.get(id) ?? once('c:' + id, () => loadClient(id))
   }
 
   /** Whether a view still stands: nothing changed anywhere since it was made, nothing in it expired. */
