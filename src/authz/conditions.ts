@@ -1,34 +1,14 @@
 /**
  * Conditions on grants: a small declarative JSON language (see docs/conditions.md), validated
- * strictly on write and compiled once into closures. No eval, no user code.
+ * strictly on write and compiled once into closures. No eval, no user code. The language's
+ * shape is the JSON Schema in condition-schema.ts; the validator below checks that shape in one
+ * walk, with error paths per node, plus the rules a schema cannot state.
  */
 import { type ConditionError, InvalidConditionError } from './errors.js'
 import { compileNetworks, type ParsedBlock, parseCidr } from './network.js'
+import { CONDITION_LIMITS, type Condition, ISO_INSTANT_PATTERN, type Scalar, type TimeCondition } from './condition-schema.js'
 
-export type Scalar = string | number | boolean
-
-export interface TimeCondition {
-  /** ISO-8601 instant (date only = UTC midnight); the condition holds from this instant on */
-  after?: string
-  /** ISO-8601 instant; the condition holds until just before it */
-  before?: string
-  /** daily window start, `HH:MM` UTC, inclusive */
-  from?: string
-  /** daily window end, `HH:MM` UTC (`24:00` = end of day), exclusive; before `from` = wraps midnight */
-  to?: string
-  /** ISO weekdays in UTC, 1 = Monday ... 7 = Sunday */
-  days?: number[]
-}
-
-export type Condition =
-  | { owner: true }
-  | { attribute: string, equals: Scalar }
-  | { attribute: string, in: Scalar[] }
-  | { time: TimeCondition }
-  | { network: string[] }
-  | { all: Condition[] }
-  | { any: Condition[] }
-  | { not: Condition }
+export { CONDITION_LIMITS, type Condition, type Scalar, type TimeCondition }
 
 export interface ResourceContext {
   type?: string
@@ -55,22 +35,12 @@ export type ConditionValidation =
   | { ok: true, condition: Condition }
   | { ok: false, errors: ConditionError[] }
 
-export const CONDITION_LIMITS = Object.freeze({
-  depth: 8,
-  nodes: 64,
-  inValues: 100,
-  networks: 64,
-  attributeName: 64,
-  string: 256,
-  errors: 20
-})
-
 const KINDS = ['owner', 'attribute', 'time', 'network', 'all', 'any', 'not'] as const
 type Kind = typeof KINDS[number]
 const KIND_SET: ReadonlySet<string> = new Set(KINDS)
 const TIME_KEYS: ReadonlySet<string> = new Set(['after', 'before', 'from', 'to', 'days'])
 
-const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-](\d{2}):(\d{2})))?$/
+const ISO_INSTANT = new RegExp(ISO_INSTANT_PATTERN)
 const CLOCK = /^(\d{2}):(\d{2})$/
 const DAY_MS = 86_400_000
 const MINUTE_MS = 60_000

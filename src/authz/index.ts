@@ -23,6 +23,7 @@ export {
   type Scalar,
   type TimeCondition
 } from './conditions.js'
+export { ConditionSchema, TimeConditionSchema } from './condition-schema.js'
 export {
   DuplicateRoleError,
   InvalidConditionError,

@@ -1135,6 +1135,47 @@ export interface components {
             iss?: string;
             aud?: string;
         };
+        /** @description A condition on a grant (docs/conditions.md): exactly one of `owner`, `attribute` (with `equals` or `in`), `time`, `network`, `all`, `any`, `not` */
+        Condition: {
+            /**
+             * @description the resource's `ownerId` is the subject
+             * @enum {boolean}
+             */
+            owner: true;
+        } | {
+            /** @description the name of a resource attribute */
+            attribute: string;
+            /** @description a string (at most 256 characters), a finite number or a boolean; compared strictly */
+            equals: string | number | boolean;
+        } | {
+            /** @description the name of a resource attribute */
+            attribute: string;
+            in: (string | number | boolean)[];
+        } | {
+            time: {
+                /** @description ISO-8601 date or date-time; the condition holds from this instant on */
+                after?: string;
+                /** @description ISO-8601 date or date-time; the condition holds until just before it (later than `after`) */
+                before?: string;
+                /** @description daily window start, `HH:MM` UTC, inclusive; with `to` */
+                from?: string;
+                /** @description daily window end, `HH:MM` UTC (`24:00` = end of day), exclusive; earlier than `from` = the window wraps midnight */
+                to?: string;
+                /** @description ISO weekdays in UTC, 1 = Monday ... 7 = Sunday */
+                days?: number[];
+            };
+        } | {
+            /** @description IPv4 or IPv6 addresses or CIDR blocks (no host bits set); holds when the client address is in one */
+            network: string[];
+        } | {
+            /** @description holds when every condition holds */
+            all: components["schemas"]["Condition"][];
+        } | {
+            /** @description holds when one condition holds */
+            any: components["schemas"]["Condition"][];
+        } | {
+            not: components["schemas"]["Condition"];
+        };
         CreateUserRequest: {
             /**
              * Format: email
@@ -1201,19 +1242,15 @@ export interface components {
                     path: string[];
                     tenant: string | null;
                     expiresAt: string | null;
-                    condition: {
-                        [key: string]: unknown;
-                    } | null;
+                    /** @description null: the grant is unconditional */
+                    condition: components["schemas"]["Condition"] | null;
                 }[];
             }[];
         };
         /** @description A conditional grant of a role */
         Grant: {
             permission: string;
-            /** @description docs/conditions.md */
-            condition: {
-                [key: string]: unknown;
-            };
+            condition: components["schemas"]["Condition"];
         };
         /** @description A role: its grants and the roles it inherits from */
         Role: {
@@ -1254,8 +1291,7 @@ export interface components {
         };
         /** @description An optional body: without a condition the grant is unconditional */
         GrantRequest: {
-            /** @description a condition object (owner, attribute, time, network, all, any, not); null for none */
-            condition?: unknown;
+            condition?: components["schemas"]["Condition"];
         };
         /** @description A permission of the catalog (`resource:action`) */
         Permission: {

@@ -6,7 +6,7 @@ import { BadRequest, Conflict, InvalidCondition, NotFound } from '../../errors.j
 import { isForeignKeyViolation, isUniqueViolation } from '../../lib/db-errors.js'
 import type { LockedGraph } from '../../repositories/roles.js'
 import {
-  CreateRoleBodySchema, GrantBodySchema, RoleGrantParamsSchema, RoleParamsSchema, RoleSchema, UpdateRoleBodySchema, RolePageSchema
+  CreateRoleBodySchema, GrantBodySchema, GrantBodyValidatedSchema, RoleGrantParamsSchema, RoleParamsSchema, RoleSchema, UpdateRoleBodySchema, RolePageSchema
 } from '../../schemas/admin.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors, withConflict, withNotFound } from '../../schemas/common.js'
 import { addedGrants, assertMayGrant, grantsOfRole, type GrantRequirement } from '../../services/admin/escalation.js'
@@ -219,7 +219,8 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
       summary: 'Grant a permission to a role',
       description: 'Adds the grant (201) or replaces its condition (200). `condition` (docs/conditions.md) is validated: 400 INVALID_CONDITION. 400 for an unknown permission; 403 unless the caller holds it (and every permission the role already grants).',
       params: RoleGrantParamsSchema,
-      body: ref(GrantBodySchema),
+      body: GrantBodyValidatedSchema,
+      'x-documented-body': ref(GrantBodySchema),
       response: { 200: ref(RoleSchema), 201: ref(RoleSchema), ...withNotFound }
     }
   }, async (request, reply) => {

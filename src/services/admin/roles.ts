@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { compileRoleGraph, type RoleGraph } from '../../authz/index.js'
+import { compileRoleGraph, type Condition, type RoleGraph } from '../../authz/index.js'
 import { BadRequest, NotFound } from '../../errors.js'
 import type { LockedGraph, RoleDefinition } from '../../repositories/roles.js'
 import type { Role } from '../../schemas/admin.js'
@@ -39,7 +39,7 @@ export function roleView (def: RoleDefinition): Role {
     name: def.name,
     description: def.description,
     permissions: def.grants.filter(g => g.condition === null).map(g => g.permission).sort(),
-    grants: def.grants.filter(g => g.condition !== null).map(g => ({ permission: g.permission, condition: g.condition as Record<string, unknown> }))
+    grants: def.grants.filter(g => g.condition !== null).map(g => ({ permission: g.permission, condition: g.condition as Condition }))
       .sort((a, b) => (a.permission < b.permission ? -1 : a.permission > b.permission ? 1 : 0)),
     inherits: [...def.parents].sort(),
     createdAt: def.createdAt.toISOString(),
