@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- options]`: Warden's benchmark suite (issue 5). See bench/README.md.
  *
- *   --only A,B,C      scenarios to run (default: all, A-K, M and Q); A always runs with any of B-G and M
+ *   --only A,B,C      scenarios to run (default: all, A-K, M, Q and R); A always runs with any of B-G, M and R;
+ *                     R1, R3, R4, R5, R6 run one group of R (the route with its ceiling)
  *   --duration 10     measured seconds per HTTP scenario; --warmup 3 seconds before each
  *   --rounds 10       A-D (and I's loads) are measured interleaved with A in this many rounds
  *                     (A B A C A D A, the order turning each round; see measureInterleaved)
@@ -41,7 +42,7 @@ import type { QueryCountResult } from './scenarios/queries.js'
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'A,B,C,D,E,F,G,H,I,J,K,M,Q' },
+    only: { type: 'string', default: 'A,B,C,D,E,F,G,H,I,J,K,M,Q,R' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
@@ -86,7 +87,7 @@ if (!values.tsx) {
 const serverOptions = { cpu: serverCpu, compiled }
 
 for (const backend of backends) {
-  if (!['A', 'B', 'C', 'D', 'E', 'F', 'G', 'M'].some(only)) break
+  if (!['A', 'B', 'C', 'D', 'E', 'F', 'G', 'M', 'R', 'R1', 'R3', 'R4', 'R5', 'R6'].some(only)) break
   log(`\n== A-G on ${backend}`)
   const pg = backend === 'postgres' ? await createDatabase(values.pg) : null
   const dataDir = backend === 'pglite' ? await mkdtemp(path.join(os.tmpdir(), 'warden-bench-')) : null

@@ -34,7 +34,15 @@ export interface Fixture {
   nobody: MintedToken
   /** a published post in the default tenant */
   postId: string
+  /** the default tenant's id (the `tid` of every bench token) */
+  tenantId: string
+  /** the administrator's user id */
+  adminId: string
 }
+
+/** The payload of a JWT, unverified (the bench reads its own tokens' `sub` and `tid`). */
+export const claimsOf = (token: string): { sub: string, tid: string } =>
+  JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'))
 
 export const ROLE_CHAIN = ['bench-r1', 'bench-r2', 'bench-r3'] as const
 
@@ -61,13 +69,22 @@ export async function setUp (server: ServerHandle, userCount = 1000): Promise<Fi
     token: adminToken,
     json: { title: 'Bench post', content: 'A published post read by scenario E.', isPublished: true }
   })
+  // the issue's list: 100 published posts (R lists the newest 20), and drafts the bench users may not see
+  for (let i = 0; i < 120; i++) {
+    await expect(201, base, 'POST', '/v1/posts', {
+      token: adminToken,
+      json: { title: `Bench post ${i}`, content: `Post ${i} of the list read by scenario R. `.repeat(4), isPublished: i % 6 !== 5 }
+    })
+  }
   return {
     adminToken,
     user: { ...first, token: login.access_token, refreshToken: login.refresh_token },
     tokens,
     users,
     nobody,
-    postId: post.json().id
+    postId: post.json().id,
+    tenantId: claimsOf(login.access_token).tid,
+    adminId: claimsOf(adminToken).sub
   }
 }
 

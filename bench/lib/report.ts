@@ -5,8 +5,10 @@ export interface ScenarioResult {
   id: string
   title: string
   load?: LoadResult
-  /** throughput relative to scenario A of the same backend, same run */
+  /** throughput relative to scenario A of the same backend, same run (or to `ceiling`) */
   ratioToA?: number
+  /** the scenario the ratios are to, when it is not A (R's ceilings) */
+  ceiling?: string
   /** A's server CPU per request over this scenario's: the throughput ratio a CPU-bound server would show */
   cpuRatioToA?: number
   /** when measured interleaved with A: the ratio of each round (ratioToA is their median) */
@@ -35,7 +37,7 @@ function quartiles (ratios: number[] | undefined): string {
 export function loadTable (results: ScenarioResult[]): string {
   const rows = results.filter(r => r.load !== undefined || r.pending !== undefined)
   const lines = [
-    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | SQL/req | server CPU | CPU µs/req | ratio to A | rounds\' ratios (quartiles) | CPU ratio | target |',
+    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | SQL/req | server CPU | CPU µs/req | ratio to A (or ceiling) | rounds\' ratios (quartiles) | CPU ratio | target |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
   ]
   for (const r of rows) {
@@ -45,7 +47,7 @@ export function loadTable (results: ScenarioResult[]): string {
     }
     const l = r.load
     const target = r.target === undefined ? '' : `${r.target} ${r.met === undefined ? '' : r.met ? '(met)' : '(**not met**)'}`
-    lines.push(`| ${r.id} ${r.title} | ${fmt(l.rps)} | ${fmt(l.p50, 2)} | ${fmt(l.p99, 2)} | ${l.errors + l.timeouts} | ${l.non2xx} | ${fmt(l.queriesPerRequest, 2)} | ${fmt(l.serverCpu, 2)} | ${fmt(l.cpuMicrosPerRequest, 1)} | ${r.ratioToA === undefined ? '' : fmt(r.ratioToA, 2)} | ${quartiles(r.roundRatios)} | ${r.cpuRatioToA === undefined ? '' : fmt(r.cpuRatioToA, 2)} | ${target} |`)
+    lines.push(`| ${r.id} ${r.title} | ${fmt(l.rps)} | ${fmt(l.p50, 2)} | ${fmt(l.p99, 2)} | ${l.errors + l.timeouts} | ${l.non2xx} | ${fmt(l.queriesPerRequest, 2)} | ${fmt(l.serverCpu, 2)} | ${fmt(l.cpuMicrosPerRequest, 1)} | ${r.ratioToA === undefined ? '' : fmt(r.ratioToA, 2) + (r.ceiling === undefined ? '' : ` (of ${r.ceiling})`)} | ${quartiles(r.roundRatios)} | ${r.cpuRatioToA === undefined ? '' : fmt(r.cpuRatioToA, 2)} | ${target} |`)
   }
   return lines.join('\n')
 }

@@ -1,5 +1,12 @@
 import { asc, eq, like } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
+import { Type, type Static } from '@sinclair/typebox'
+import { EffectivePermissionsSchema } from '../../src/schemas/admin.js'
+import { UserPageSchema } from '../../src/schemas/auth.js'
+import { PostPageSchema, PostSchema } from '../../src/schemas/posts.js'
+import { ref } from '../../src/schemas/registry.js'
+import { effectivePermissionsView, userView } from '../../src/services/admin/users.js'
+import { postView } from '../../src/services/posts.js'
 import { intersectScopes } from '../../src/authz/index.js'
 import { refreshTokens, roleAssignments, roles, sessions, users } from '../../src/db/schema/index.js'
 import { newRefreshToken } from '../../src/services/sessions.js'
@@ -67,11 +74,44 @@ export function benchSeeder (app: FastifyInstance) {
   return { seedUsers, mintTokens, findUsers }
 }
 
-/** The three bench routes: one trivial handler, three access declarations (scenarios A, B, C/D). */
+/**
+ * The bench routes. Three share one trivial handler and differ in their access declaration
+ * (scenarios A, B, C/D); `POST /bench/bare` is A for POST bodies. The `/bench/raw/...` routes
+ * are the ceilings of R: the same repository call (the same prepared query) and the same answer
+ * mapping and schema as a real read route, without authentication or authorization, so that the
+ * ratio of the real route to them is Warden's own cost over the data access.
+ */
 export function addBenchRoutes (app: FastifyInstance): void {
   const ok = { 200: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } } as const
   const handler = async () => ({ ok: true })
   app.get('/bench/bare', { config: { public: true }, schema: { hide: true, response: ok } }, handler)
+  app.post('/bench/bare', { config: { public: true }, schema: { hide: true, response: ok } }, handler)
   app.get('/bench/authn', { config: { authenticated: true }, schema: { hide: true, response: ok } }, handler)
   app.get('/bench/perm', { config: { permissions: ['posts:read'] }, schema: { hide: true, response: ok } }, handler)
+
+  const raw = { config: { public: true } } as const
+  const PageQuery = Type.Object({ tenant: Type.String(), subject: Type.String(), drafts: Type.Union([Type.Literal('all'), Type.Literal('own'), Type.Literal('none')]), limit: Type.Integer() })
+  app.get<{ Querystring: Static<typeof PageQuery> }>('/bench/raw/posts', { ...raw, schema: { hide: true, querystring: PageQuery, response: { 200: ref(PostPageSchema) } } }, async request => {
+    const { tenant, subject, drafts, limit } = request.query
+    const page = await app.postsRepository.list({ tenantId: tenant, drafts, subjectId: subject, limit, cursor: undefined })
+    return { items: page.items.map(postView), nextCursor: page.nextCursor }
+  })
+  const ById = Type.Object({ id: Type.String() })
+  const InTenant = Type.Object({ tenant: Type.String() })
+  app.get<{ Params: Static<typeof ById>, Querystring: Static<typeof InTenant> }>('/bench/raw/posts/:id', { ...raw, schema: { hide: true, params: ById, querystring: InTenant, response: { 200: ref(PostSchema) } } }, async request => {
+    const row = await app.postsRepository.find(request.query.tenant, request.params.id)
+    if (row === null) throw new Error('no such post')
+    return postView(row)
+  })
+  const Limit = Type.Object({ limit: Type.Integer() })
+  app.get<{ Querystring: Static<typeof Limit> }>('/bench/raw/users', { ...raw, schema: { hide: true, querystring: Limit, response: { 200: ref(UserPageSchema) } } }, async request => {
+    const page = await app.usersRepository.list({ memberOf: null, limit: request.query.limit, cursor: undefined })
+    return { items: page.items.map(userView), nextCursor: page.nextCursor }
+  })
+  app.get<{ Params: Static<typeof ById>, Querystring: Static<typeof InTenant> }>('/bench/raw/users/:id/permissions', { ...raw, schema: { hide: true, params: ById, querystring: InTenant, response: { 200: ref(EffectivePermissionsSchema) } } }, async request => {
+    const user = await app.usersRepository.find(request.params.id)
+    const state = user === null ? null : await app.access.subject(user.id)
+    if (state === null) throw new Error('no such user')
+    return effectivePermissionsView(request.query.tenant, await app.access.effectiveFor(state, request.query.tenant))
+  })
 }

@@ -2,7 +2,7 @@
  * Scenarios A-G: HTTP load with autocannon against one bench server (PostgreSQL or PGlite).
  */
 import type { AutocannonRequest } from 'autocannon'
-import { BENCH_PASSWORD } from '../lib/protocol.js'
+import { BENCH_PASSWORD, type MintedToken } from '../lib/protocol.js'
 import { sanityChecks, setUp, type Fixture } from '../lib/fixture.js'
 import { request } from '../lib/http.js'
 import { combine, measure, measureInterleaved, measureTogether, median, rotating, type Load, type LoadResult, type Timing } from '../lib/load.js'
@@ -143,6 +143,7 @@ export async function runApiScenarios (server: ServerHandle, opts: ApiOptions): 
     })
     results[results.length - 1].figures = { 'decisions/s': mixedResult.rps * 100 }
   }
+  if (['R', 'R1', 'R3', 'R4', 'R5', 'R6'].some(only)) await runRealRoutes(server, f, opts, report)
   if (only('G')) {
     const flood = loginFlood(f, opts.loginConnections)
     const logins = await measure(server, flood, timing, `${opts.label}-G1`)
@@ -164,6 +165,84 @@ export async function runApiScenarios (server: ServerHandle, opts: ApiOptions): 
     log(`  G3: refresh grant (rotation chains)\n     ${refresh.rps.toFixed(1)} refreshes/s, p50 ${refresh.p50.toFixed(1)} ms, p99 ${refresh.p99.toFixed(1)} ms, non-2xx ${refresh.non2xx}`)
   }
   return { results, checks }
+}
+
+/**
+ * R: the routes clients call, each interleaved with its own ceiling (issue 12). The check API
+ * against a bare POST with the same JSON body; the read routes against `/bench/raw/...` routes
+ * that run the same repository call and answer mapping without authentication or authorization
+ * (bench/lib/seed.ts). Then the same with 1,000 users' tokens in rotation.
+ */
+async function runRealRoutes (server: ServerHandle, f: Fixture, opts: ApiOptions, report: (entry: ScenarioResult) => void): Promise<void> {
+  const { timing } = opts
+  const rounds = Math.max(1, opts.rounds)
+  const perRound = { ...timing, rounds, duration: Math.max(1, Math.round(timing.duration / rounds)) }
+  const user = bearer(f.user.token)
+  const admin = bearer(f.adminToken)
+  const each = (path: (t: MintedToken) => string, extra: Partial<AutocannonRequest> = {}): Load => ({
+    path: path(f.tokens[0]),
+    setupClient: rotating(f.tokens.map(t => ({ method: 'GET', path: path(t), headers: bearer(t.accessToken), ...extra })), timing.connections)
+  })
+  const checkBody = JSON.stringify({ permission: 'posts:read' })
+  const batchBody = JSON.stringify({ checks: Array.from({ length: 100 }, (_, i) => ({ permission: 'posts:read', resource: { type: 'post', id: `p${i}`, ownerId: f.user.id } })) })
+  const post = (path: string, body: string, headers: Record<string, string> = {}): Load => ({ path, method: 'POST', headers: { ...JSON_HEADERS, ...headers }, body })
+  // the real list route shows f.user (posts:read only) the published posts: drafts 'none'
+  const listAs = `tenant=${f.tenantId}&subject=${f.user.id}&drafts=none&limit=20`
+  const groups: Array<{ ceiling: { id: string, title: string, load: Load }, routes: Array<{ id: string, title: string, load: Load, min?: number }> }> = [
+    {
+      ceiling: { id: 'R0', title: 'ceiling: POST /bench/bare with the check body, no auth', load: post('/bench/bare', checkBody) },
+      routes: [
+        { id: 'R1', title: 'POST /v1/authz/check { permission: posts:read } (one token)', load: post('/v1/authz/check', checkBody, user), min: 0.85 },
+        { id: 'R1d', title: 'R1 with 1,000 users\' tokens in rotation', load: { ...post('/v1/authz/check', checkBody), setupClient: rotating(f.tokens.map(t => ({ method: 'POST', path: '/v1/authz/check', headers: { ...JSON_HEADERS, ...bearer(t.accessToken) }, body: checkBody })), timing.connections) } },
+        { id: 'R2', title: 'POST /v1/authz/check-batch, 100 checks (one token)', load: post('/v1/authz/check-batch', batchBody, user) }
+      ]
+    },
+    {
+      ceiling: { id: 'R3c', title: 'ceiling: the list query and answer, no auth', load: { path: `/bench/raw/posts?${listAs}` } },
+      routes: [
+        { id: 'R3', title: 'GET /v1/posts?limit=20 (one token)', load: { path: '/v1/posts?limit=20', headers: user }, min: 0.8 },
+        { id: 'R3d', title: 'R3 with 1,000 users\' tokens in rotation', load: each(() => '/v1/posts?limit=20') }
+      ]
+    },
+    {
+      ceiling: { id: 'R4c', title: 'ceiling: the post query and answer, no auth', load: { path: `/bench/raw/posts/${f.postId}?tenant=${f.tenantId}` } },
+      routes: [
+        { id: 'R4', title: 'GET /v1/posts/{id} (one token)', load: { path: `/v1/posts/${f.postId}`, headers: user }, min: 0.8 },
+        { id: 'R4d', title: 'R4 with 1,000 users\' tokens in rotation', load: each(() => `/v1/posts/${f.postId}`) }
+      ]
+    },
+    {
+      ceiling: { id: 'R5c', title: 'ceiling: the user list query and answer, no auth', load: { path: '/bench/raw/users?limit=20' } },
+      routes: [{ id: 'R5', title: 'GET /v1/users?limit=20 (global admin)', load: { path: '/v1/users?limit=20', headers: admin }, min: 0.7 }]
+    },
+    {
+      ceiling: { id: 'R6c', title: 'ceiling: the user query and effective set, no auth', load: { path: `/bench/raw/users/${f.user.id}/permissions?tenant=${f.tenantId}` } },
+      routes: [{ id: 'R6', title: 'GET /v1/users/{id}/permissions (global admin)', load: { path: `/v1/users/${f.user.id}/permissions`, headers: admin }, min: 0.7 }]
+    }
+  ]
+  let single: LoadResult | undefined
+  // --only R: every group; --only R1,R4: the groups of those routes
+  for (const { ceiling, routes } of groups.filter(g => opts.only('R') || opts.only(g.routes[0].id))) {
+    for (const s of [ceiling, ...routes]) if (timing.warmup > 0) await measure(server, s.load, { ...timing, duration: timing.warmup, warmup: 0, profileDir: null })
+    const measured = await measureInterleaved(server, ceiling, routes, perRound, (id, round) => `${opts.label}-${id}-r${round}`)
+    const base = combine(measured.windows.get(ceiling.id)!)
+    report({ ...ratio(ceiling.id, ceiling.title, base, undefined), ratioToA: undefined })
+    for (const r of routes) {
+      const entry = ratio(r.id, r.title, combine(measured.windows.get(r.id)!), base, r.min,
+        { rps: measured.ratios.get(r.id)!, cpu: measured.cpuRatios.get(r.id)! })
+      entry.ceiling = ceiling.id
+      if (r.min !== undefined) entry.target = `>= ${r.min} ${ceiling.id}`
+      if (r.id === 'R1') single = entry.load
+      if (r.id === 'R2' && single !== undefined) {
+        const perSecond = entry.load!.rps * 100
+        const times = perSecond / single.rps
+        entry.figures = { 'decisions/s': Math.round(perSecond), 'x single checks': Number(times.toFixed(1)) }
+        entry.target = '>= 20x R1 decisions/s'
+        entry.met = times >= 20 && entry.load!.errors + entry.load!.non2xx + entry.load!.timeouts === 0
+      }
+      report(entry)
+    }
+  }
 }
 
 /**

@@ -185,6 +185,8 @@ export function createAccess (db: Db, opts: { maxSubjects?: number } = {}) {
     scopesOf,
     /** the role graph, compiled (loaded on first use) */
     getGraph: state.getGraph,
+    /** the role graph when loaded, without waiting (null while it loads) */
+    graphNow: state.graphNow,
     /** a subject's cached state (the check API asks for arbitrary subjects) */
     subject: state.subject,
     /** the user's own fields (GET /v1/auth/me), cached until the user changes */

@@ -318,6 +318,8 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
 
   return {
     getGraph,
+    /** the compiled role graph when it is loaded and current; null while it loads */
+    graphNow: (): RoleGraph | null => graph,
     subject,
     profile,
     tenant,

@@ -1,13 +1,35 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the body was JSON whose text holds no `\u0000` escape (so no string of it holds U+0000) */
+    jsonBodyWithoutNul: boolean
+  }
+}
+
 /** Header values that routes store or compare (sessions keep the user agent). */
 const INPUT_HEADERS = ['user-agent'] as const
 
+/** True if a string of the parsed value (a key included) holds U+0000: a walk that allocates nothing. */
+function hasNul (value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000')
+  if (typeof value !== 'object' || value === null || depth > 32) return false
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasNul(value[i], depth + 1)) return true
+    return false
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    if (key.includes('\u0000') || hasNul((value as Record<string, unknown>)[key], depth + 1)) return true
+  }
+  return false
+}
+
 /** Where in a parsed value a string holds U+0000, as a JSON-pointer-like path, or null. */
 function nulAt (value: unknown, path: string, depth = 0): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null
-  if (typeof value !== 'object' || value === null || depth > 32) return null
+  if (!hasNul(value, depth)) return null
+  if (typeof value === 'string') return path
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = nulAt(value[i], `${path}/${i}`, depth + 1)
@@ -15,7 +37,7 @@ function nulAt (value: unknown, path: string, depth = 0): string | null {
     }
     return null
   }
-  for (const key of Object.keys(value)) {
+  for (const key of Object.keys(value as object)) {
     if (key.includes('\u0000')) return `${path}/${key.replaceAll('\u0000', '\\u0000')}`
     const found = nulAt((value as Record<string, unknown>)[key], `${path}/${key}`, depth + 1)
     if (found !== null) return found
@@ -32,8 +54,8 @@ function nulRefused (context: string, instancePath: string) {
   })
 }
 
-export function findNul (request: Pick<FastifyRequest, 'params' | 'query' | 'body' | 'headers'>): { context: string, path: string } | null {
-  const parts: Array<[string, unknown]> = [['params', request.params], ['querystring', request.query], ['body', request.body]]
+export function findNul (request: Pick<FastifyRequest, 'params' | 'query' | 'body' | 'headers'>, bodyIsClean = false): { context: string, path: string } | null {
+  const parts: Array<[string, unknown]> = [['params', request.params], ['querystring', request.query], ['body', bodyIsClean ? undefined : request.body]]
   for (const [context, value] of parts) {
     const path = nulAt(value, '')
     if (path !== null) return { context, path }
@@ -52,8 +74,19 @@ export function findNul (request: Pick<FastifyRequest, 'params' | 'query' | 'bod
  * before any SQL that uses the input.
  */
 export default fp(async function inputGuard (app: FastifyInstance) {
+  // In JSON text U+0000 can only be the escape `\u0000` (JSON.parse refuses the raw character), so
+  // a JSON body whose text lacks it needs no walk after parsing: one native scan of the text
+  // instead (a check-batch of 100 spent 8% of its time walking the parsed body). Fastify's own
+  // JSON parser, with its prototype-poisoning checks, still parses it.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.decorateRequest('jsonBodyWithoutNul', false)
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.jsonBodyWithoutNul = !(body as string).includes('\\u0000')
+    parseJson(request, body as string, done)
+  })
   app.addHook('preValidation', (request, _reply, done) => {
-    const found = findNul(request)
+    const found = findNul(request, request.jsonBodyWithoutNul)
     done(found === null ? undefined : nulRefused(found.context, found.path))
   })
 }, { name: 'input-guard', dependencies: ['errors'] })

@@ -77,6 +77,7 @@ export const EffectivePermissionsSchema = named('EffectivePermissions', Type.Obj
     }))
   }))
 }, { description: 'A user\'s effective permissions, each with the role paths that grant it' }))
+export type EffectivePermissions = Static<typeof EffectivePermissionsSchema>
 
 // roles
 

@@ -6,14 +6,9 @@ import { decide, ScopeSet, type ResourceContext } from '../../authz/index.js'
 import { NotFound } from '../../errors.js'
 import type { PostRow } from '../../repositories/posts.js'
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, protectedErrors, withNotFound } from '../../schemas/common.js'
-import { CreatePostSchema, type Post, PostListQuerySchema, PostPageSchema, PostSchema, UpdatePostSchema } from '../../schemas/posts.js'
+import { CreatePostSchema, PostListQuerySchema, PostPageSchema, PostSchema, UpdatePostSchema } from '../../schemas/posts.js'
 import { ref } from '../../schemas/registry.js'
-
-const toPost = (row: PostRow): Post => ({
-  ...row,
-  createdAt: row.createdAt.toISOString(),
-  updatedAt: row.updatedAt.toISOString()
-})
+import { postView } from '../../services/posts.js'
 
 /** What the engine sees of a post: the author owns it; conditions may test `isPublished`. */
 const resourceOf = (post: Pick<PostRow, 'id' | 'authorId' | 'isPublished'>): ResourceContext => ({
@@ -80,7 +75,7 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
       limit,
       cursor
     })
-    return { items: result.items.map(toPost), nextCursor: result.nextCursor }
+    return { items: result.items.map(postView), nextCursor: result.nextCursor }
   })
 
   app.post('/', {
@@ -102,7 +97,7 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
     }
     const row = await app.postsRepository.create({ id, title, content, isPublished, authorId: principal.sub, tenantId: principal.tid })
     app.audit.record(request, { action: 'post.create', outcome: 'success', targetType: 'post', targetId: row.id, after: { title, isPublished } })
-    return reply.code(201).send(toPost(row))
+    return reply.code(201).send(postView(row))
   })
 
   app.get('/:id', {
@@ -115,7 +110,7 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
       params: IdParamsSchema,
       response: { 200: ref(PostSchema), ...withNotFound }
     }
-  }, async request => toPost(await loadVisible(request, request.params.id)))
+  }, async request => postView(await loadVisible(request, request.params.id)))
 
   app.patch('/:id', {
     config: { authenticated: true },
@@ -147,7 +142,7 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
       before: { title: post.title, isPublished: post.isPublished },
       after: { title: row.title, isPublished: row.isPublished }
     })
-    return toPost(row)
+    return postView(row)
   })
 
   app.delete('/:id', {
@@ -189,11 +184,11 @@ const postsRoutes: FastifyPluginAsyncTypebox = async app => {
   }, async request => {
     const post = await loadVisible(request, request.params.id)
     await request.authorize('posts:publish', resourceOf(post))
-    if (post.isPublished) return toPost(post)
+    if (post.isPublished) return postView(post)
     const row = await app.postsRepository.update(post, { isPublished: true })
     if (row === null) throw new NotFound('post not found')
     app.audit.record(request, { action: 'post.publish', outcome: 'success', targetType: 'post', targetId: post.id })
-    return toPost(row)
+    return postView(row)
   })
 }
 

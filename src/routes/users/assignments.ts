@@ -11,6 +11,7 @@ import { assertMayGrant } from '../../services/admin/escalation.js'
 import type { AssignmentRow } from '../../repositories/users.js'
 import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
 import { roleGrants } from '../../services/admin/roles.js'
+import { effectivePermissionsView } from '../../services/admin/users.js'
 import { adminScope, assignmentTenant, heldIn, visibleTenant, visibleUser } from '../../services/admin/scope.js'
 import { ref } from '../../schemas/registry.js'
 import { changed } from '../../access/changes.js'
@@ -160,19 +161,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async app => {
       : scope.tenantId ?? request.principal!.tid
     const state = await app.access.subject(user.id)
     if (state === null) throw new NotFound('user not found')
-    const effective = await app.access.effectiveFor(state, tenantId)
-    return {
-      tenant: tenantId,
-      permissions: effective.explainAll().map(({ name, via }) => ({
-        name,
-        via: via.map(v => ({
-          path: v.path,
-          tenant: v.tenantId,
-          expiresAt: v.expiresAt === null ? null : new Date(v.expiresAt).toISOString(),
-          condition: v.condition as Record<string, unknown> | null
-        }))
-      }))
-    }
+    return effectivePermissionsView(tenantId, await app.access.effectiveFor(state, tenantId))
   })
 }
 

@@ -1,3 +1,5 @@
+import type { Condition, EffectiveSet } from '../../authz/index.js'
+import type { EffectivePermissions } from '../../schemas/admin.js'
 import type { User } from '../../schemas/auth.js'
 import type { UserRow } from './scope.js'
 
@@ -11,5 +13,21 @@ export function userView (u: Pick<UserRow, 'id' | 'email' | 'username' | 'fullNa
     isActive: u.isActive,
     createdAt: u.createdAt.toISOString(),
     updatedAt: u.updatedAt.toISOString()
+  }
+}
+
+/** The API shape of a user's effective permissions in `tenantId`, each with the role paths that grant it. */
+export function effectivePermissionsView (tenantId: string, effective: EffectiveSet): EffectivePermissions {
+  return {
+    tenant: tenantId,
+    permissions: effective.explainAll().map(({ name, via }) => ({
+      name,
+      via: via.map(v => ({
+        path: v.path,
+        tenant: v.tenantId,
+        expiresAt: v.expiresAt === null ? null : new Date(v.expiresAt).toISOString(),
+        condition: v.condition as Condition | null
+      }))
+    }))
   }
 }
