@@ -161,7 +161,7 @@ export async function runApiScenarios (server: ServerHandle, opts: ApiOptions): 
     log(`  G2: scenario C during the login flood\n     C ${Math.round(perm.rps)} req/s (${keep?.toFixed(2)} of C alone), logins ${during.rps.toFixed(1)}/s`)
 
     const refresh = await measure(server, refreshChains(f, timing.connections), timing, `${opts.label}-G3`)
-    results.push({ ...ratio('G3', 'refresh grant (rotating)', refresh, a), figures: { 'refreshes/s': refresh.rps } })
+    results.push({ ...ratio('G3', 'refresh grant (rotating)', refresh, a), figures: { 'refreshes/s': refresh.rps, 'SQL statements per refresh': Number(refresh.queriesPerRequest.toFixed(2)) } })
     log(`  G3: refresh grant (rotation chains)\n     ${refresh.rps.toFixed(1)} refreshes/s, p50 ${refresh.p50.toFixed(1)} ms, p99 ${refresh.p99.toFixed(1)} ms, non-2xx ${refresh.non2xx}`)
   }
   return { results, checks }

@@ -18,7 +18,7 @@ import { serverEnv } from '../lib/fixture.js'
 import { expect, passwordLogin } from '../lib/http.js'
 import { combine, measure, measureInterleaved, median, rotating, type Load, type Timing } from '../lib/load.js'
 import { createDatabase } from '../lib/pg.js'
-import { BENCH_PASSWORD } from '../lib/protocol.js'
+import { ADMIN_EMAIL, ADMIN_PASSWORD, BENCH_PASSWORD } from '../lib/protocol.js'
 import type { ScenarioResult } from '../lib/report.js'
 import { startServer, type StartOptions } from '../lib/server-process.js'
 
@@ -132,8 +132,21 @@ export async function runScaleScenario (opts: ScaleOptions): Promise<ScenarioRes
       await expect(200, server.url, 'GET', '/bench/perm', { token: wide.access_token })
       const sizes = { C: login.access_token.length, Cw: wide.access_token.length, Cws: wideScoped.access_token.length }
       log(`  token sizes: C ${sizes.C} bytes; ten-deep user without scope ${sizes.Cw} bytes, with scope=posts:read ${sizes.Cws} bytes`)
+      // the real routes of R at this size: the check API (its ceiling is the bare POST), /me, and
+      // an administrator's first page of a million users
+      const admin = await passwordLogin(server.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+      const json = { 'content-type': 'application/json' }
+      const checkBody = JSON.stringify({ permission: 'posts:read' })
+      const check = (token: string) => ({ method: 'POST', path: '/v1/authz/check', headers: { ...json, authorization: `Bearer ${token}` }, body: checkBody })
+      await expect(200, server.url, 'POST', '/v1/authz/check', { token: login.access_token, json: { permission: 'posts:read' } })
       const loads: Array<{ id: string, load: Load }> = [
         { id: 'A', load: { path: '/bench/bare' } },
+        { id: 'R0', load: { path: '/bench/bare', method: 'POST', headers: json, body: checkBody } },
+        { id: 'R1', load: { ...check(login.access_token) } },
+        { id: 'R1d', load: { path: '/v1/authz/check', method: 'POST', setupClient: rotating(tokens.map(t => check(t.accessToken)), timing.connections) } },
+        { id: 'M', load: { path: '/v1/auth/me', headers: { authorization: `Bearer ${login.access_token}` } } },
+        { id: 'R5c', load: { path: '/bench/raw/users?limit=20' } },
+        { id: 'R5', load: { path: '/v1/users?limit=20', headers: { authorization: `Bearer ${admin.access_token}` } } },
         { id: 'C', load: { path: '/bench/perm', headers: { authorization: `Bearer ${login.access_token}` } } },
         { id: 'Cw', load: { path: '/bench/perm', headers: { authorization: `Bearer ${wide.access_token}` } } },
         { id: 'Cws', load: { path: '/bench/perm', headers: { authorization: `Bearer ${wideScoped.access_token}` } } },
@@ -174,17 +187,42 @@ export async function runScaleScenario (opts: ScaleOptions): Promise<ScenarioRes
         C: 'C at scale (role three levels above posts:read)',
         D: 'D at scale (1,000 such users)',
         Cw: `diagnostic: user at the top of a ten-deep chain, token without scope (${sizes.Cw} bytes)`,
-        Cws: `diagnostic: the same user, token with scope=posts:read (${sizes.Cws} bytes)`
+        Cws: `diagnostic: the same user, token with scope=posts:read (${sizes.Cws} bytes)`,
+        R0: 'R0 at scale: POST /bench/bare with the check body',
+        R1: 'R1 at scale: POST /v1/authz/check (ratio to R0)',
+        R1d: 'R1d at scale: the check API, 1,000 users\' tokens in rotation (ratio to R0)',
+        M: 'M at scale: GET /v1/auth/me',
+        R5c: 'R5c at scale: the user list query and answer, no auth (1,000,000 users)',
+        R5: 'R5 at scale: GET /v1/users?limit=20, global admin (ratio to R5c)'
       }
-      for (const id of ['A', 'C', 'D', 'Cw', 'Cws']) {
+      // R1 and R5 against their own ceilings: the quotient of their medians to A, same rounds
+      const ceilingOf: Record<string, string> = { R1: 'R0', R1d: 'R0', R5: 'R5c' }
+      const targets: Record<string, number> = { R1: 0.85, M: 0.8, R5: 0.7 }
+      for (const id of ['A', 'C', 'D', 'Cw', 'Cws', 'R0', 'R1', 'R1d', 'M', 'R5c', 'R5']) {
         const load = combine(measured.windows.get(id)!)
-        const ratioToA = id === 'A' ? 1 : median(measured.ratios.get(id)!)
+        const toA = id === 'A' ? 1 : median(measured.ratios.get(id)!)
+        const ceiling = ceilingOf[id]
+        const ratioToA = ceiling === undefined ? toA : toA / median(measured.ratios.get(ceiling)!)
+        if (targets[id] !== undefined) {
+          out.push({
+            id: `I-${id}`,
+            title: titles[id],
+            load,
+            ratioToA,
+            ...(ceiling === undefined ? {} : { ceiling: `I-${ceiling}` }),
+            target: `>= ${targets[id]} ${ceiling === undefined ? 'A' : `I-${ceiling}`}`,
+            met: ratioToA >= targets[id] && load.errors + load.non2xx + load.timeouts === 0
+          })
+          log(`  ${id} at scale: ${Math.round(load.rps)} req/s, ${ratioToA.toFixed(3)} ${ceiling ?? 'A'}, SQL/req ${load.queriesPerRequest.toFixed(2)}, non-2xx ${load.non2xx}`)
+          continue
+        }
         const small = id === 'C' || id === 'D' ? opts.small[id] : undefined
         out.push({
           id: `I-${id}`,
           title: titles[id],
           load,
           ratioToA,
+          ...(ceiling === undefined ? {} : { ceiling: `I-${ceiling}` }),
           cpuRatioToA: id === 'A' ? 1 : median(measured.cpuRatios.get(id)!),
           ...(id === 'A' ? {} : { roundRatios: measured.ratios.get(id)!.map(r => Number(r.toFixed(3))) }),
           // "within 10%": at least 0.9 of the small-size ratio (doing better at scale is no miss)

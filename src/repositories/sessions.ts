@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { and, desc, eq, gt, isNull, lt, ne, or } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Db, DbOrTx } from '../db/client.js'
 import { refreshTokens, revokedTokens, sessions, users } from '../db/schema/index.js'
 import { decodeCursor, page } from '../lib/cursor.js'
@@ -100,15 +100,30 @@ export async function rotateRefreshToken (
   if (accept) await accept(session)
 
   const next = newRefreshToken()
-  const won = await db.transaction(async tx => {
-    const claimed = await tx.update(refreshTokens).set({ rotatedAt: new Date() })
-      .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.rotatedAt)))
-      .returning({ id: refreshTokens.id })
-    if (claimed.length === 0) return false
-    await tx.insert(refreshTokens).values({ sessionId: session.id, tokenHash: next.hash, expiresAt: session.expiresAt })
-    await tx.update(sessions).set({ lastUsedAt: new Date() }).where(eq(sessions.id, session.id))
-    return true
-  })
+  // One statement, so atomic without BEGIN/COMMIT (2 statements per refresh instead of 6): the
+  // claim of the presented token, its successor and the session's last use. The successor is
+  // inserted only from the claim's row, so of concurrent exchanges of one token exactly one
+  // inserts: the others wait on the row lock and find it rotated (READ COMMITTED re-checks
+  // `rotated_at IS NULL` after the lock). Column names are identifiers, values parameters.
+  // timestamps as ISO text: Drizzle's drivers pass raw values through (columns map dates, raw SQL does not)
+  const at = new Date().toISOString()
+  const column = (name: string) => sql.identifier(name)
+  const rows = await db.execute<{ id: string }>(sql`
+    WITH claimed AS (
+      UPDATE ${refreshTokens} SET ${column('rotated_at')} = ${at}::timestamptz
+      WHERE ${refreshTokens.id} = ${row.id} AND ${refreshTokens.rotatedAt} IS NULL
+      RETURNING ${refreshTokens.sessionId}
+    ), successor AS (
+      INSERT INTO ${refreshTokens} (${column('session_id')}, ${column('token_hash')}, ${column('expires_at')})
+      SELECT claimed.session_id, ${next.hash}, ${session.expiresAt.toISOString()}::timestamptz FROM claimed
+      RETURNING ${column('id')}
+    ), used AS (
+      UPDATE ${sessions} SET ${column('last_used_at')} = ${at}::timestamptz
+      WHERE ${sessions.id} IN (SELECT claimed.session_id FROM claimed)
+    )
+    SELECT id FROM successor`)
+  // postgres.js answers the rows, PGlite an object holding them
+  const won = (Array.isArray(rows) ? rows : (rows as unknown as { rows: unknown[] }).rows).length === 1
   if (!won) return { ok: false, reason: 'reused-in-grace', sessionId: session.id }
   return { ok: true, session, refreshToken: next.token }
 }
