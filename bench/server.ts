@@ -57,6 +57,13 @@ const handlers: { [K in keyof Commands]: (args: Commands[K]['args']) => Promise<
     return { ms, heapMb: (process.memoryUsage().heapUsed - before) / 2 ** 20 }
   },
 
+  async memoryAfterGc () {
+    const gc = (globalThis as { gc?: () => void }).gc
+    gc?.()
+    const mem = process.memoryUsage()
+    return { rss: mem.rss, heapUsed: mem.heapUsed }
+  },
+
   async profileStart () {
     profiler = new Session()
     profiler.connect()

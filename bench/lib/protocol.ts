@@ -27,6 +27,8 @@ export interface Commands {
   profileStart: { args: Record<string, never>, result: null }
   /** stops it and writes the profile to `file` */
   profileStop: { args: { file: string }, result: null }
+  /** runs a full garbage collection (the server has --expose-gc), then the memory figures */
+  memoryAfterGc: { args: Record<string, never>, result: { rss: number, heapUsed: number } }
   close: { args: Record<string, never>, result: null }
 }
 

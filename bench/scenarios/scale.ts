@@ -160,6 +160,7 @@ export async function runScaleScenario (opts: ScaleOptions): Promise<ScenarioRes
       // --profile: one more window of each load under the V8 profiler (not in the figures)
       if (timing.profileDir) for (const l of loads) await measure(server, l.load, { ...perRound, profileDir: timing.profileDir }, `scale-${l.id}`)
       const after = await server.stats()
+      const collected = await server.call('memoryAfterGc', {})
       const out: ScenarioResult[] = [{
         id: 'I',
         title: `scale: ${opts.users.toLocaleString('en-US')} users, ${Math.min(ASSIGNMENTS, opts.users).toLocaleString('en-US')} tenant-scoped assignments, 1,000 roles ten deep, 10,000 permissions`,
@@ -176,7 +177,10 @@ export async function runScaleScenario (opts: ScaleOptions): Promise<ScenarioRes
           'ten-deep user token bytes, scope=posts:read': sizes.Cws,
           'RSS MB at start': Math.round(started.rss / 2 ** 20),
           'RSS MB, 1,000 users warm': Math.round(warm.rss / 2 ** 20),
-          'RSS MB after the load': Math.round(after.rss / 2 ** 20)
+          'RSS MB after the load': Math.round(after.rss / 2 ** 20),
+          'heap MB used after the load': Math.round(after.heapUsed / 2 ** 20),
+          'heap MB used after the load and a full GC': Math.round(collected.heapUsed / 2 ** 20),
+          'RSS MB after the load and a full GC': Math.round(collected.rss / 2 ** 20)
         },
         target: 'start < 5 s, RSS < 300 MB',
         met: server.spawnToReadyMs < 5000 && after.rss < 300 * 2 ** 20,
