@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, or } from 'drizzle-orm'
 import type { Db, DbOrTx } from '../db/client.js'
 import { clients, roleAssignments, roles, sessions, tenants, users } from '../db/schema/index.js'
-import { memberOf, type UserRow } from '../services/admin/scope.js'
+import { listedUserColumns, memberOf, type ListedUser } from '../services/admin/scope.js'
 import { keyset, pageByCreation, type Page, type PageRequest } from './paging.js'
 import { repositoryPlugin } from './plugin.js'
 
@@ -102,9 +102,9 @@ export function createTenantsRepository (db: Db) {
     },
 
     /** The users holding an assignment in the tenant, oldest first, each with the names of their roles there. */
-    async members (tenant: Tenant, { limit, cursor }: PageRequest): Promise<Page<{ user: UserRow, roles: string[] }>> {
+    async members (tenant: Tenant, { limit, cursor }: PageRequest): Promise<Page<{ user: ListedUser, roles: string[] }>> {
       const keys = keyset(users.createdAt, users.id, cursor)
-      const rows = await db.select().from(users)
+      const rows = await db.select(listedUserColumns).from(users)
         .where(and(memberOf(db, tenant.id), keys.where))
         .orderBy(...keys.orderBy)
         .limit(limit + 1)

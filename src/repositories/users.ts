@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, ilike, inArray, isNotNull, isNull, ne, or, sql, type SQL } from 'drizzle-orm'
 import type { Db, DbOrTx } from '../db/client.js'
 import { roleAssignments, roles, sessions, users } from '../db/schema/index.js'
-import { memberOf, type UserRow } from '../services/admin/scope.js'
+import { listedUserColumns, memberOf, type ListedUser, type UserRow } from '../services/admin/scope.js'
 import { revokeUserSessions } from './sessions.js'
 import { defaultTenant, findTenant, type Tenant } from './tenants.js'
 import { keyset, pageByCreation, type Page, type PageRequest } from './paging.js'
@@ -101,9 +101,9 @@ export interface UserChange {
 export function createUsersRepository (db: Db) {
   return {
     /** Oldest first; the members of `memberOf` only unless it is null; `q` searches email, username and full name. */
-    async list ({ memberOf: tenantId, q, limit, cursor }: PageRequest & { memberOf: string | null, q?: string }): Promise<Page<UserRow>> {
+    async list ({ memberOf: tenantId, q, limit, cursor }: PageRequest & { memberOf: string | null, q?: string }): Promise<Page<ListedUser>> {
       const keys = keyset(users.createdAt, users.id, cursor)
-      const rows = await db.select().from(users)
+      const rows = await db.select(listedUserColumns).from(users)
         .where(and(
           keys.where,
           tenantId === null ? undefined : memberOf(db, tenantId),

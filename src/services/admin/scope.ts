@@ -50,6 +50,23 @@ export function memberOf (db: DbOrTx, tenantId: string, userId: SQL | typeof use
 
 export type UserRow = typeof users.$inferSelect
 
+/**
+ * The columns a user list reads: what the API shows of a user, never the password hash (a list
+ * of 100 rows with argon2 hashes and unused columns is several times the garbage per request).
+ */
+export const listedUserColumns = {
+  id: users.id,
+  email: users.email,
+  username: users.username,
+  fullName: users.fullName,
+  isActive: users.isActive,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt
+}
+
+/** A user as a list reads it. */
+export type ListedUser = Pick<UserRow, keyof typeof listedUserColumns>
+
 /** The user if the caller's scope shows it; 404 otherwise (unknown, or another tenant's). */
 export async function visibleUser (db: DbOrTx, scope: AdminScope, id: string): Promise<UserRow> {
   const where = scope.tenantId === null ? eq(users.id, id) : and(eq(users.id, id), memberOf(db, scope.tenantId))

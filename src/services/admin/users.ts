@@ -1,10 +1,10 @@
 import type { Condition, EffectiveSet } from '../../authz/index.js'
 import type { EffectivePermissions } from '../../schemas/admin.js'
 import type { User } from '../../schemas/auth.js'
-import type { UserRow } from './scope.js'
+import type { ListedUser } from './scope.js'
 
 /** The API shape of a user: never the password hash. */
-export function userView (u: Pick<UserRow, 'id' | 'email' | 'username' | 'fullName' | 'isActive' | 'createdAt' | 'updatedAt'>): User {
+export function userView (u: ListedUser): User {
   return {
     id: u.id,
     email: u.email,
