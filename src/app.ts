@@ -24,9 +24,11 @@ import openapiPlugin from './plugins/openapi.js'
 import authnPlugin from './plugins/authn.js'
 import authzPlugin from './plugins/authz.js'
 import auditPlugin from './plugins/audit.js'
+import loginPlugin from './plugins/login.js'
 import metricsPlugin from './plugins/metrics.js'
 import healthRoutes from './routes/health/index.js'
 import wellKnownRoutes from './routes/well-known/index.js'
+import browserPages from './routes/browser/index.js'
 import authRoutes from './routes/auth/index.js'
 import usersRoutes from './routes/users/index.js'
 import rolesRoutes from './routes/roles/index.js'
@@ -122,12 +124,14 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   await app.register(rateLimitPlugin)
   await app.register(metricsPlugin)
   await app.register(auditPlugin)
+  await app.register(loginPlugin)
   await app.register(authnPlugin)
   await app.register(authzPlugin)
   await app.register(metricsRoutes)
   // routes
   await app.register(healthRoutes)
   await app.register(wellKnownRoutes)
+  await app.register(browserPages)
   await app.register(authRoutes, { prefix: '/v1/auth' })
   await app.register(usersRoutes, { prefix: '/v1/users' })
   await app.register(rolesRoutes, { prefix: '/v1/roles' })

@@ -61,6 +61,8 @@ export const InvalidGrant = define('oauth', 'INVALID_GRANT', 400)
 export const UnauthorizedClient = define('oauth', 'UNAUTHORIZED_CLIENT', 400)
 export const UnsupportedGrantType = define('oauth', 'UNSUPPORTED_GRANT_TYPE', 400)
 export const InvalidScope = define('oauth', 'INVALID_SCOPE', 400)
+/** the password grant of a user with two-factor on, without `otp` (API.md "Two-factor authentication") */
+export const MfaRequired = define('oauth', 'MFA_REQUIRED', 400)
 /** RFC 6749 section 4.1.2.1; the OAuth endpoints' 503 (the database recovers within about a second) */
 export const TemporarilyUnavailable = define('oauth', 'TEMPORARILY_UNAVAILABLE', 503, { retryAfter: 1 })
 
@@ -71,11 +73,17 @@ export const InvalidCursor = define('problem', 'INVALID_CURSOR', 400)
 export const WeakPassword = define('problem', 'WEAK_PASSWORD', 400)
 export const InvalidPassword = define('problem', 'INVALID_PASSWORD', 400)
 export const InvalidCondition = define('problem', 'INVALID_CONDITION', 400)
+/** a wrong or reused one-time code where one is confirmed (TOTP enrolment) */
+export const InvalidOtp = define('problem', 'INVALID_OTP', 400)
 export const Unauthenticated = define('problem', 'UNAUTHENTICATED', 401, { generic: true, challenge: BEARER })
 export const InvalidToken = define('problem', 'INVALID_TOKEN', 401, { challenge: invalidToken('invalid token') })
 export const TokenExpired = define('problem', 'TOKEN_EXPIRED', 401, { challenge: invalidToken('token expired') })
 export const Forbidden = define('problem', 'FORBIDDEN', 403, { generic: true })
 export const InsufficientScope = define('problem', 'INSUFFICIENT_SCOPE', 403)
+/** RFC 9470 step-up: a grant holds only for a sign-in with a second factor (`{ "mfa": true }`) */
+export const InsufficientUserAuthentication = define('problem', 'INSUFFICIENT_USER_AUTHENTICATION', 403, {
+  challenge: `${BEARER}, error="insufficient_user_authentication", error_description="a sign-in with a second factor is required"`
+})
 export const RegistrationDisabled = define('problem', 'REGISTRATION_DISABLED', 403)
 export const NotFound = define('problem', 'NOT_FOUND', 404, { generic: true })
 export const MethodNotAllowed = define('problem', 'METHOD_NOT_ALLOWED', 405, { generic: true })

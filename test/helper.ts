@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { createServer, type AddressInfo } from 'node:net'
 import postgres from 'postgres'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -96,3 +97,25 @@ export async function newUser (app: App, prefix = 'user') {
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** A free TCP port on loopback (openid-client insists that the issuer is the URL it discovers: pick the port first). */
+export async function freePort (): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise<void>(resolve => probe.close(() => resolve()))
+  return port
+}
+
+/**
+ * An app listening on loopback whose issuer is its own URL, for clients that talk HTTP to it
+ * (openid-client, fetch, a browser). `host: 'localhost'` for Chromium, for which localhost is a
+ * secure context, so that Secure (`__Host-`) cookies work on plain http.
+ */
+export async function buildListening (t: Teardown, env: Record<string, string> = {}, host: '127.0.0.1' | 'localhost' = '127.0.0.1') {
+  const port = await freePort()
+  const issuer = `http://${host}:${port}`
+  const app = await build(t, { WARDEN_ISSUER: issuer, ...env })
+  await app.listen({ host: '127.0.0.1', port })
+  return { app, issuer }
+}

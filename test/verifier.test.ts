@@ -139,7 +139,8 @@ t.test('public, authenticated and permission routes', async t => {
     iat: claims.iat,
     exp: claims.exp,
     clientId: claims.client_id,
-    clientVersion: null
+    clientVersion: null,
+    amr: ['pwd']
   })
 
   t.equal((await get(svc, '/posts', alice.token)).statusCode, 200, 'alice holds posts:read')

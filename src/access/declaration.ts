@@ -22,6 +22,16 @@ export interface Principal {
   clientId: string | null
   /** client tokens: the client's secret generation when issued (`cver`); rotation bumps it */
   clientVersion: number | null
+  /** how the user authenticated (RFC 8176 `amr`: `pwd`, `otp`); empty for clients and older tokens */
+  amr: readonly string[]
+}
+
+const NO_AMR: readonly string[] = Object.freeze([])
+
+/** The `amr` claim as the principal holds it: the strings of an array claim, frozen; none otherwise. */
+export function amrOf (claim: unknown): readonly string[] {
+  if (!Array.isArray(claim) || claim.length === 0) return NO_AMR
+  return Object.freeze(claim.filter((v): v is string => typeof v === 'string').slice(0, 10))
 }
 
 /** All of these permissions, or any of `anyOf`. */

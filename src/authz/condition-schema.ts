@@ -60,6 +60,7 @@ export type TimeCondition = Static<typeof TimeConditionSchema>
  */
 export const ConditionSchema = Type.Recursive(Self => Type.Union([
   Type.Object({ owner: Type.Literal(true, { description: 'the resource\'s `ownerId` is the subject' }) }, closed),
+  Type.Object({ mfa: Type.Literal(true, { description: 'the token comes from a sign-in with a second factor (`amr` has `otp`): step-up for dangerous permissions' }) }, closed),
   Type.Object({ attribute: AttributeName, equals: ScalarSchema }, closed),
   Type.Object({
     attribute: AttributeName,
@@ -78,7 +79,7 @@ export const ConditionSchema = Type.Recursive(Self => Type.Union([
   Type.Object({ not: Self }, closed)
 ]), {
   $id: 'Condition',
-  description: 'A condition on a grant (docs/conditions.md): exactly one of `owner`, `attribute` (with `equals` or `in`), `time`, `network`, `all`, `any`, `not`'
+  description: 'A condition on a grant (docs/conditions.md): exactly one of `owner`, `mfa`, `attribute` (with `equals` or `in`), `time`, `network`, `all`, `any`, `not`'
 })
 
 export type Condition = Static<typeof ConditionSchema>

@@ -19,6 +19,8 @@ export interface ResourceContext {
 
 export interface RequestContext {
   ip?: string
+  /** how the caller authenticated (the token's `amr`): `otp` satisfies `{ "mfa": true }` */
+  amr?: readonly string[]
   /** epoch ms; Date.now() when absent */
   now?: number
 }
@@ -35,7 +37,7 @@ export type ConditionValidation =
   | { ok: true, condition: Condition }
   | { ok: false, errors: ConditionError[] }
 
-const KINDS = ['owner', 'attribute', 'time', 'network', 'all', 'any', 'not'] as const
+const KINDS = ['owner', 'mfa', 'attribute', 'time', 'network', 'all', 'any', 'not'] as const
 type Kind = typeof KINDS[number]
 const KIND_SET: ReadonlySet<string> = new Set(KINDS)
 const TIME_KEYS: ReadonlySet<string> = new Set(['after', 'before', 'from', 'to', 'days'])
@@ -134,6 +136,12 @@ class Validator {
           return undefined
         }
         return { owner: true }
+      case 'mfa':
+        if (value.mfa !== true) {
+          this.error(pointer(path, 'mfa'), 'must be true (use "not" to negate)')
+          return undefined
+        }
+        return { mfa: true }
       case 'attribute':
         return this.attribute(value, path)
       case 'time':
@@ -312,6 +320,7 @@ function compileNode (c: Condition): ConditionTest {
       return typeof owner === 'string' && owner !== '' && owner === ctx.subjectId
     }
   }
+  if ('mfa' in c) return (ctx) => ctx.request?.amr?.includes('otp') === true
   if ('attribute' in c) {
     const name = c.attribute
     const read = (ctx: ConditionContext): unknown => {

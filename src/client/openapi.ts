@@ -130,7 +130,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * OAuth 2.0 token endpoint (password, refresh_token, client_credentials grants)
+         * OAuth 2.0 token endpoint (authorization_code, refresh_token, client_credentials, password grants)
          * @description Form-urlencoded (RFC 6749) or JSON. `password`: username or email, password, optional scope and tenant; `refresh_token`: the refresh token (or the refresh cookie with X-Requested-With: warden); `client_credentials`: client id and secret by HTTP Basic or `client_id`/`client_secret`, optional scope (a subset of the client's scopes). A registered service client may not use the password grant. Errors follow RFC 6749 section 5.2.
          */
         post: operations["token"];
@@ -304,6 +304,178 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization endpoint (OAuth 2.1 authorization code with PKCE, OpenID Connect)
+         * @description A browser navigation, not an API call. An unknown client or an unregistered redirect_uri gets an HTML error page and is never redirected to; other errors go back to redirect_uri with error, error_description, state and iss. Without a signed-in browser session: 303 to the sign-in page. Success: 303 to redirect_uri with code (60 seconds, single use), state and iss.
+         */
+        get: operations["authorize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/userinfo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OpenID Connect userinfo (OIDC Core section 5.3)
+         * @description A bearer access token with the openid scope: `sub` and the claims its scopes allow (profile: name, preferred_username, updated_at; email: email, email_verified). Without openid: 403 INSUFFICIENT_SCOPE.
+         */
+        get: operations["userinfo"];
+        put?: never;
+        /**
+         * OpenID Connect userinfo (OIDC Core section 5.3)
+         * @description A bearer access token with the openid scope: `sub` and the claims its scopes allow (profile: name, preferred_username, updated_at; email: email, email_verified). Without openid: 403 INSUFFICIENT_SCOPE.
+         */
+        post: operations["userinfoPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/end-session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RP-Initiated Logout 1.0 (end-session endpoint)
+         * @description A browser navigation. Ends the browser session and the sessions it began, then 303 to post_logout_redirect_uri (registered for the client) with state, or a signed-out page. Without a valid id_token_hint the user confirms on a page first. An unregistered post_logout_redirect_uri or a foreign id_token_hint gets an error page and no redirect.
+         */
+        get: operations["endSession"];
+        put?: never;
+        /**
+         * RP-Initiated Logout 1.0 (end-session endpoint)
+         * @description A browser navigation. Ends the browser session and the sessions it began, then 303 to post_logout_redirect_uri (registered for the client) with state, or a signed-out page. Without a valid id_token_hint the user confirms on a page first. An unregistered post_logout_redirect_uri or a foreign id_token_hint gets an error page and no redirect.
+         */
+        post: operations["endSessionConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The applications the caller allowed, with what they may ask for
+         * @description Consents given on the consent page of the authorization code flow, remembered per user and client until withdrawn. First-party clients ask for none.
+         */
+        get: operations["listConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/consents/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw a consent
+         * @description The client shows its consent page again next time, and the sessions it holds for the caller end at once. 404 when there is no consent for that client.
+         */
+        delete: operations["revokeConsent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's two-factor state
+         * @description Whether a confirmed TOTP authenticator is on, and how many recovery codes are unused.
+         */
+        get: operations["getMfa"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start TOTP enrolment
+         * @description A new pending authenticator (replacing a pending one): the secret, its otpauth:// URI and a QR code. It takes effect when confirmed with a first code. 409 when an authenticator is on already (disable it first).
+         */
+        post: operations["enrolTotp"];
+        /**
+         * Turn two-factor authentication off
+         * @description Needs the caller's password (400 INVALID_PASSWORD otherwise). Removes the authenticator and the recovery codes. 404 when none is set up.
+         */
+        delete: operations["disableTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm TOTP enrolment with a first code
+         * @description Turns two-factor authentication on and returns 10 recovery codes, shown only now (stored hashed). A wrong code is 400 INVALID_OTP and counts toward the login limits; 404 when no enrolment is pending.
+         */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users": {
         parameters: {
             query?: never;
@@ -354,6 +526,26 @@ export interface paths {
          * @description `isActive: false` disables the user: their sessions end and every token of theirs stops working on its next request.
          */
         patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/v1/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Reset a user's two-factor authentication
+         * @description For a user who lost their authenticator and recovery codes: removes both, and ends the user's sessions (their browser sign-ins included). They sign in with the password alone and can enrol again. 404 when the user has none.
+         */
+        delete: operations["resetUserMfa"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/users/{id}/roles": {
@@ -778,8 +970,8 @@ export interface paths {
         get: operations["listClients"];
         put?: never;
         /**
-         * Create a service client
-         * @description The client belongs to `tenant` (id or slug; default: the caller's tenant). Every scope must be a known permission (or a wildcard) that the caller holds in that tenant, else 403. The secret appears only in this answer.
+         * Create a client
+         * @description The client belongs to `tenant` (id or slug; default: the caller's tenant). Every scope must be a known permission (or a wildcard) that the caller holds in that tenant, else 403. Without `type`, `redirectUris` and `grantTypes` it is a confidential client for the client_credentials grant. A public client may not have `client_credentials`; `refresh_token` needs `authorization_code`, which needs at least one redirect URI; every redirect URI must be absolute, without fragment or user information, `https` or loopback `http` (400 VALIDATION_FAILED, with `errors`). A confidential client's secret appears only in this answer; a public client's `clientSecret` is null.
          */
         post: operations["createClient"];
         delete?: never;
@@ -796,20 +988,24 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get a service client
+         * Get a client
          * @description Never the secret. 404 for a client outside a tenant-scoped caller's tenant.
          */
         get: operations["getClient"];
         put?: never;
         post?: never;
         /**
-         * Delete a service client
+         * Delete a client
          * @description Its tokens stop working on Warden's routes and introspect inactive at once; services that verify offline see it at token expiry.
          */
         delete: operations["deleteClient"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a client
+         * @description Changes `name`, `scopes`, `redirectUris`, `postLogoutRedirectUris`, `grantTypes` and `firstParty` (never `type`, the tenant or the secret). The changed client must satisfy the rules of a new one (400 VALIDATION_FAILED). Every scope added must be a known permission (or a wildcard) that the caller holds in the client's tenant, else 403. 404 for a client outside a tenant-scoped caller's tenant.
+         */
+        patch: operations["updateClient"];
         trace?: never;
     };
     "/v1/clients/{id}/secret": {
@@ -823,7 +1019,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a client's secret
-         * @description The new secret appears only in this answer; the old one stops working at once, and so do the access tokens issued under it (on Warden's own routes and in introspection; offline verifiers see it at their expiry).
+         * @description The new secret appears only in this answer; the old one stops working at once, and so do the access tokens issued under it (on Warden's own routes and in introspection; offline verifiers see it at their expiry). 409 for a public client, which has no secret.
          */
         post: operations["rotateClientSecret"];
         delete?: never;
@@ -975,6 +1171,8 @@ export interface components {
             scope?: string;
             /** @description tenant id or slug; absent: the user's first tenant */
             tenant?: string;
+            /** @description with two-factor on: the TOTP code or a recovery code (without it: mfa_required) */
+            otp?: string;
             /** @description set the refresh token as an HttpOnly cookie instead of returning it */
             refresh_in_cookie?: "true" | "false" | boolean;
             /** @description client authentication by the body (client_secret_post); or HTTP Basic */
@@ -1012,6 +1210,24 @@ export interface components {
             /** @description with client_id (client_secret_post) */
             client_secret?: string;
         };
+        /** @description Authorization code grant with PKCE: a confidential client authenticates (HTTP Basic or client_secret_post), a public one sends its client_id */
+        AuthorizationCodeGrant: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            grant_type: "authorization_code";
+            /** @description the code the authorization endpoint sent to redirect_uri */
+            code: string;
+            /** @description exactly the redirect_uri of the authorization request */
+            redirect_uri: string;
+            /** @description the PKCE verifier (43-128 characters) whose S256 hash was the code_challenge */
+            code_verifier: string;
+            /** @description client authentication by the body (client_secret_post); or HTTP Basic */
+            client_id?: string;
+            /** @description with client_id (client_secret_post) */
+            client_secret?: string;
+        };
         /** @description OAuth 2.0 token response (RFC 6749 section 5.1) */
         TokenResponse: {
             /** @description a JWT (typ at+jwt), valid for expires_in seconds */
@@ -1024,6 +1240,8 @@ export interface components {
             refresh_token?: string;
             /** @description the granted scopes, space-separated */
             scope: string;
+            /** @description OpenID Connect ID token (authorization code grant with the openid scope) */
+            id_token?: string;
         };
         /** @description Token revocation (RFC 7009) */
         RevokeRequest: {
@@ -1135,13 +1353,19 @@ export interface components {
             iss?: string;
             aud?: string;
         };
-        /** @description A condition on a grant (docs/conditions.md): exactly one of `owner`, `attribute` (with `equals` or `in`), `time`, `network`, `all`, `any`, `not` */
+        /** @description A condition on a grant (docs/conditions.md): exactly one of `owner`, `mfa`, `attribute` (with `equals` or `in`), `time`, `network`, `all`, `any`, `not` */
         Condition: {
             /**
              * @description the resource's `ownerId` is the subject
              * @enum {boolean}
              */
             owner: true;
+        } | {
+            /**
+             * @description the token comes from a sign-in with a second factor (`amr` has `otp`): step-up for dangerous permissions
+             * @enum {boolean}
+             */
+            mfa: true;
         } | {
             /** @description the name of a resource attribute */
             attribute: string;
@@ -1490,14 +1714,26 @@ export interface components {
             /** Format: uri */
             issuer: string;
             /** Format: uri */
-            jwks_uri: string;
+            authorization_endpoint: string;
             /** Format: uri */
             token_endpoint: string;
+            /** Format: uri */
+            userinfo_endpoint: string;
+            /** Format: uri */
+            end_session_endpoint: string;
+            /** Format: uri */
+            jwks_uri: string;
             /** Format: uri */
             revocation_endpoint?: string;
             /** Format: uri */
             introspection_endpoint?: string;
+            response_types_supported: string[];
+            response_modes_supported?: string[];
             grant_types_supported: string[];
+            code_challenge_methods_supported: string[];
+            id_token_signing_alg_values_supported: string[];
+            prompt_values_supported?: string[];
+            authorization_response_iss_parameter_supported: boolean;
             token_endpoint_auth_methods_supported: string[];
             revocation_endpoint_auth_methods_supported?: string[];
             introspection_endpoint_auth_methods_supported?: string[];
@@ -1540,7 +1776,7 @@ export interface components {
              */
             activatesAt: string;
         };
-        /** @description A service account (OAuth client); never its secret */
+        /** @description An OAuth client: a service account or an application that signs people in; never its secret */
         Client: {
             /**
              * Format: uuid
@@ -1548,8 +1784,18 @@ export interface components {
              */
             id: string;
             name: string;
+            /** @description `confidential`: authenticates with its secret; `public` (a browser or native app): no secret, only its `client_id` and PKCE */
+            type: "confidential" | "public";
             /** @description the permissions the client may hold; its tokens carry these (or a requested subset) */
             scopes: string[];
+            /** @description where the authorization code flow may send the browser back; compared exactly (a loopback URI's port may vary) */
+            redirectUris: string[];
+            /** @description where RP-initiated logout may send the browser back; the same rules as `redirectUris` */
+            postLogoutRedirectUris: string[];
+            /** @description of `authorization_code`, `refresh_token` (only with `authorization_code`) and `client_credentials` (confidential clients only) */
+            grantTypes: ("authorization_code" | "refresh_token" | "client_credentials")[];
+            /** @description a first-party client skips the consent page */
+            firstParty: boolean;
             /**
              * Format: uuid
              * @description the tenant of the client's tokens (`tid`)
@@ -1575,8 +1821,18 @@ export interface components {
              */
             id: string;
             name: string;
+            /** @description `confidential`: authenticates with its secret; `public` (a browser or native app): no secret, only its `client_id` and PKCE */
+            type: "confidential" | "public";
             /** @description the permissions the client may hold; its tokens carry these (or a requested subset) */
             scopes: string[];
+            /** @description where the authorization code flow may send the browser back; compared exactly (a loopback URI's port may vary) */
+            redirectUris: string[];
+            /** @description where RP-initiated logout may send the browser back; the same rules as `redirectUris` */
+            postLogoutRedirectUris: string[];
+            /** @description of `authorization_code`, `refresh_token` (only with `authorization_code`) and `client_credentials` (confidential clients only) */
+            grantTypes: ("authorization_code" | "refresh_token" | "client_credentials")[];
+            /** @description a first-party client skips the consent page */
+            firstParty: boolean;
             /**
              * Format: uuid
              * @description the tenant of the client's tokens (`tid`)
@@ -1587,8 +1843,8 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             secretRotatedAt: string | null;
-            /** @description shown only in this answer; store it now */
-            clientSecret: string;
+            /** @description shown only in this answer; store it now. null for a public client, which has no secret */
+            clientSecret: string | null;
         };
         ClientSecret: {
             /** @description shown only in this answer; the previous secret stops working at once */
@@ -1599,6 +1855,97 @@ export interface components {
             scopes: string[];
             /** @description tenant id or slug */
             tenant?: string;
+            /**
+             * @description default `confidential`; a public client gets no secret
+             * @default confidential
+             */
+            type: "confidential" | "public";
+            /** @description where the authorization code flow may send the browser back; compared exactly (a loopback URI's port may vary); at least one with `authorization_code` */
+            redirectUris?: string[];
+            /** @description where RP-initiated logout may send the browser back; the same rules as `redirectUris` */
+            postLogoutRedirectUris?: string[];
+            /** @description of `authorization_code`, `refresh_token` (only with `authorization_code`) and `client_credentials` (confidential clients only); default `["client_credentials"]` for a confidential client, `["authorization_code"]` for a public one */
+            grantTypes?: ("authorization_code" | "refresh_token" | "client_credentials")[];
+            /**
+             * @description skips the consent page
+             * @default false
+             */
+            firstParty: boolean;
+        };
+        /** @description The fields to change (not `type`); the result must satisfy the same rules as a new client */
+        UpdateClientRequest: {
+            name?: string;
+            scopes?: string[];
+            /** @description where the authorization code flow may send the browser back; compared exactly (a loopback URI's port may vary) */
+            redirectUris?: string[];
+            /** @description where RP-initiated logout may send the browser back; the same rules as `redirectUris` */
+            postLogoutRedirectUris?: string[];
+            /** @description of `authorization_code`, `refresh_token` (only with `authorization_code`) and `client_credentials` (confidential clients only) */
+            grantTypes?: ("authorization_code" | "refresh_token" | "client_credentials")[];
+            /** @description skips the consent page */
+            firstParty?: boolean;
+        };
+        /** @description OpenID Connect userinfo (OIDC Core section 5.3): the claims the token's scopes allow */
+        UserInfo: {
+            /**
+             * Format: uuid
+             * @description the user id
+             */
+            sub: string;
+            /** @description profile: the full name, or the username when none is set */
+            name?: string;
+            /** @description profile */
+            preferred_username?: string;
+            /** @description profile: seconds since the epoch */
+            updated_at?: number;
+            /** @description email */
+            email?: string;
+            /** @description email: false until Warden verifies addresses */
+            email_verified?: boolean;
+        };
+        /** @description A remembered consent */
+        Consent: {
+            /** Format: uuid */
+            clientId: string;
+            clientName: string;
+            /** @description what the user allowed the client to ask for */
+            scopes: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description The caller's consents, oldest first */
+        ConsentList: {
+            items: components["schemas"]["Consent"][];
+        };
+        /** @description A pending TOTP authenticator: confirm it with a first code */
+        TotpEnrolment: {
+            /** @description the shared secret, base32 (for typing into an authenticator by hand) */
+            secret: string;
+            /** @description otpauth://totp/... for authenticator apps */
+            otpauthUri: string;
+            /** @description the otpauth URI as a QR code, an SVG document */
+            qrSvg: string;
+        };
+        /** @description Two-factor authentication is on */
+        RecoveryCodes: {
+            /** @description each works once in place of a code; shown only now */
+            recoveryCodes: string[];
+        };
+        /** @description The caller's two-factor state */
+        MfaStatus: {
+            /** @description a confirmed authenticator is required at sign-in */
+            totp: boolean;
+            recoveryCodesLeft: number;
+        };
+        ConfirmTotpRequest: {
+            /** @description the authenticator's current 6-digit code */
+            code: string;
+        };
+        DisableTotpRequest: {
+            /** @description the caller's password */
+            password: string;
         };
     };
     responses: never;
@@ -1837,8 +2184,8 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": components["schemas"]["PasswordGrant"] | components["schemas"]["RefreshTokenGrant"] | components["schemas"]["ClientCredentialsGrant"];
-                "application/json": components["schemas"]["PasswordGrant"] | components["schemas"]["RefreshTokenGrant"] | components["schemas"]["ClientCredentialsGrant"];
+                "application/x-www-form-urlencoded": components["schemas"]["PasswordGrant"] | components["schemas"]["RefreshTokenGrant"] | components["schemas"]["ClientCredentialsGrant"] | components["schemas"]["AuthorizationCodeGrant"];
+                "application/json": components["schemas"]["PasswordGrant"] | components["schemas"]["RefreshTokenGrant"] | components["schemas"]["ClientCredentialsGrant"] | components["schemas"]["AuthorizationCodeGrant"];
             };
         };
         responses: {
@@ -2607,6 +2954,843 @@ export interface operations {
             };
         };
     };
+    authorize: {
+        parameters: {
+            query: {
+                /** @description code */
+                response_type: string;
+                client_id: string;
+                /** @description one of the client's registered redirect URIs, exactly */
+                redirect_uri: string;
+                /** @description openid, profile, email and permission names; absent: openid and the client's scopes the user holds */
+                scope?: string;
+                /** @description returned unchanged */
+                state?: string;
+                /** @description returned in the ID token */
+                nonce?: string;
+                /** @description BASE64URL(SHA256(code_verifier)), 43 characters */
+                code_challenge: string;
+                /** @description S256 (plain is refused) */
+                code_challenge_method: string;
+                /** @description none, login or consent */
+                prompt?: string;
+                /** @description seconds since the last sign-in after which the user signs in again */
+                max_age?: string;
+                /** @description username or e-mail to pre-fill */
+                login_hint?: string;
+                /** @description tenant id or slug; absent: the user's first tenant */
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the consent page (HTML) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description to the sign-in page, the consent page's answer or the client's redirect_uri */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the error page (HTML): unknown client or redirect URI */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    userinfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OpenID Connect userinfo (OIDC Core section 5.3): the claims the token's scopes allow */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    userinfoPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OpenID Connect userinfo (OIDC Core section 5.3): the claims the token's scopes allow */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endSession: {
+        parameters: {
+            query?: {
+                /** @description an ID token Warden issued to the client (may have expired) */
+                id_token_hint?: string;
+                /** @description one of the client's registered post-logout redirect URIs */
+                post_logout_redirect_uri?: string;
+                /** @description returned unchanged */
+                state?: string;
+                /** @description the client, when there is no id_token_hint */
+                client_id?: string;
+                /** @description the confirmation form's token */
+                csrf?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the confirmation or signed-out page (HTML) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description to post_logout_redirect_uri, with state */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the error page (HTML) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description the confirmation form did not come from this browser (HTML): its CSRF token is missing or wrong */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The body is too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The content type is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endSessionConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description an ID token Warden issued to the client (may have expired) */
+                    id_token_hint?: string;
+                    /** @description one of the client's registered post-logout redirect URIs */
+                    post_logout_redirect_uri?: string;
+                    /** @description returned unchanged */
+                    state?: string;
+                    /** @description the client, when there is no id_token_hint */
+                    client_id?: string;
+                    /** @description the confirmation form's token */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the confirmation or signed-out page (HTML) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description to post_logout_redirect_uri, with state */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the error page (HTML) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description the confirmation form did not come from this browser (HTML): its CSRF token is missing or wrong */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The body is too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The content type is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's consents, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentList"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's two-factor state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enrolTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A pending TOTP authenticator: confirm it with a first code */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    disableTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DisableTotpRequest"];
+            };
+        };
+        responses: {
+            /** @description Off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The content type is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmTotpRequest"];
+            };
+        };
+        responses: {
+            /** @description Two-factor authentication is on */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The content type is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -3005,6 +4189,80 @@ export interface operations {
             };
             /** @description The content type is not accepted (UNSUPPORTED_MEDIA_TYPE) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resetUserMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller (NOT_FOUND) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5771,7 +7029,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A service account (OAuth client); never its secret */
+            /** @description An OAuth client: a service account or an application that signs people in; never its secret */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5910,6 +7168,104 @@ export interface operations {
             };
         };
     };
+    updateClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateClientRequest"];
+            };
+        };
+        responses: {
+            /** @description An OAuth client: a service account or an application that signs people in; never its secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The content type is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     rotateClientSecret: {
         parameters: {
             query?: never;
@@ -5959,6 +7315,15 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

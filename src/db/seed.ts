@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import type { Db } from './client.js'
-import { permissions, roleAssignments, roleInheritance, rolePermissions, roles, tenants, users } from './schema/index.js'
+import { clients, permissions, roleAssignments, roleInheritance, rolePermissions, roles, tenants, users } from './schema/index.js'
 
 export const DEFAULT_TENANT_SLUG = 'default'
 
@@ -98,5 +98,41 @@ export async function seedDatabase (db: Db, opts: SeedOptions): Promise<SeedResu
     const [admin] = await tx.insert(users).values({ email, username: 'admin', fullName: 'Administrator', passwordHash }).returning({ id: users.id })
     await tx.insert(roleAssignments).values({ userId: admin.id, roleId: roleIds.get('admin')!, tenantId: null })
     return { seeded: true, admin: { email, username: 'admin', password: generated } }
+  })
+}
+
+/**
+ * Warden's own browser clients, public and first-party, with ids every installation shares so
+ * that the console and Swagger UI know them: `warden-console` (API.md "Default permissions and
+ * roles") and `warden-docs` (Swagger UI's authorization-code flow). Their redirect URIs follow
+ * the issuer. Ensured at every start: created when missing, redirect URIs brought up to date
+ * (an administrator's other changes stay).
+ */
+export const BUILT_IN_CLIENTS = {
+  console: { id: '8b0c3f5e-4a1d-4c3b-9f2e-0c1ec0de0001', name: 'warden-console', redirect: '/console/callback', postLogout: '/console/' },
+  docs: { id: '8b0c3f5e-4a1d-4c3b-9f2e-0c1ec0de0002', name: 'warden-docs', redirect: '/docs/static/oauth2-redirect.html', postLogout: '/docs/' }
+} as const
+
+export async function ensureBuiltInClients (db: Db, issuer: string): Promise<void> {
+  await db.transaction(async tx => {
+    await tx.execute(sql`select pg_advisory_xact_lock(4242003)`)
+    const [tenant] = await tx.select({ id: tenants.id }).from(tenants).where(sql`${tenants.isDefault}`)
+    if (tenant === undefined) return
+    for (const c of Object.values(BUILT_IN_CLIENTS)) {
+      const redirectUris = [issuer + c.redirect]
+      const postLogoutRedirectUris = [issuer + c.postLogout]
+      await tx.insert(clients).values({
+        id: c.id,
+        name: c.name,
+        type: 'public',
+        secretHash: null,
+        scopes: ['*'],
+        redirectUris,
+        postLogoutRedirectUris,
+        grantTypes: c === BUILT_IN_CLIENTS.console ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
+        firstParty: true,
+        tenantId: tenant.id
+      }).onConflictDoUpdate({ target: clients.id, set: { redirectUris, postLogoutRedirectUris } })
+    }
   })
 }

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWSHeaderParameters, type FlattenedJWSInput, type JWTPayload } from 'jose'
 import { LRUCache } from 'lru-cache'
 import { ScopeSet } from '../authz/scopes.js'
-import { bearerOf, routeAccess, type PermissionDeclaration, type Principal } from '../access/declaration.js'
+import { amrOf, bearerOf, routeAccess, type PermissionDeclaration, type Principal } from '../access/declaration.js'
 
 /**
  * Verifies Warden access tokens in another Fastify service, offline: signatures against
@@ -120,7 +120,7 @@ function createJwksCache (url: string, ttlMs: number, refetchIntervalMs: number,
 }
 
 function toPrincipal (payload: JWTPayload): WardenPrincipal {
-  const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId, cver } = payload as Record<string, unknown>
+  const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId, cver, amr } = payload as Record<string, unknown>
   if (typeof sub !== 'string' || typeof tid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' ||
       typeof exp !== 'number' || (scope !== undefined && typeof scope !== 'string') || (sid !== undefined && typeof sid !== 'string')) {
     throw new InvalidClaims('invalid token claims')
@@ -137,7 +137,8 @@ function toPrincipal (payload: JWTPayload): WardenPrincipal {
     iat,
     exp,
     clientId: typeof clientId === 'string' ? clientId : null,
-    clientVersion: typeof cver === 'number' ? cver : null
+    clientVersion: typeof cver === 'number' ? cver : null,
+    amr: amrOf(amr)
   })
 }
 

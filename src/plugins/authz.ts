@@ -4,7 +4,7 @@ import {
   allowsUnconditionally, checkRequirement, compileRequirement, decide, type EffectiveSet,
   type Requirement, type ResourceContext
 } from '../authz/index.js'
-import { Forbidden, InsufficientScope, NotFound } from '../errors.js'
+import { Forbidden, InsufficientScope, InsufficientUserAuthentication, NotFound } from '../errors.js'
 import { DEFAULT_PERMISSIONS } from '../db/seed.js'
 import { AccessDeclarationError, routeAccess, type PermissionDeclaration } from '../access/declaration.js'
 import type { PrincipalView } from '../access/index.js'
@@ -60,11 +60,9 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
   app.decorateRequest('authorize', async function (this: FastifyRequest, permission: string, resource?: ResourceContext, opts?: { hide?: boolean }) {
     const view = viewOf(this)
     const effective = await access.effectiveOf(view)
-    const decision = decide(effective, permission, {
-      subjectId: view.principal.sub,
-      resource,
-      request: { ip: this.ip, now: Date.now() }
-    }, access.scopesOf(view.principal))
+    const context = { subjectId: view.principal.sub, resource, request: { ip: this.ip, now: Date.now(), amr: view.principal.amr } }
+    const scopes = access.scopesOf(view.principal)
+    const decision = decide(effective, permission, context, scopes)
     if (decision.allowed) {
       app.metrics.allowed.inc()
       return
@@ -73,16 +71,29 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
     app.audit.record(this, { action: 'authz.deny', outcome: 'denied', targetType: resource?.type ?? null, targetId: resource?.id ?? null, detail: `${permission}: ${decision.reason}` })
     if (opts?.hide) throw new NotFound('not found')
     if (decision.code === 'missing_scope') throw new InsufficientScope(decision.reason)
+    if (withSecondFactor(context, c => decide(effective, permission, c, scopes).allowed)) {
+      throw new InsufficientUserAuthentication(`${permission} needs a sign-in with a second factor`)
+    }
     throw new Forbidden(decision.reason)
   })
   app.decorateRequest('effectivePermissions', async function (this: FastifyRequest) {
     return access.effectiveOf(viewOf(this))
   })
 
+  /**
+   * Whether a denial is one a second factor would turn (RFC 9470 step-up): the caller signed in
+   * without one, and the same decision with `otp` in `amr` allows. Only denials pay for it.
+   */
+  function withSecondFactor<C extends { request: { amr: readonly string[] } }> (context: C, allowed: (c: C) => boolean): boolean {
+    if (context.request.amr.includes('otp')) return false
+    return allowed({ ...context, request: { ...context.request, amr: [...context.request.amr, 'otp'] } })
+  }
+
   function finish (request: FastifyRequest, reply: FastifyReply, compiled: CompiledRoute, set: EffectiveSet, done: HookHandlerDoneFunction) {
     const view = request.accessView!
     const scopes = access.scopesOf(view.principal)
-    const decision = checkRequirement(set, scopes, compiled.requirement, { subjectId: view.principal.sub, request: { ip: request.ip } })
+    const context = { subjectId: view.principal.sub, request: { ip: request.ip, amr: view.principal.amr } }
+    const decision = checkRequirement(set, scopes, compiled.requirement, context)
     if (decision.allowed) {
       app.metrics.allowed.inc()
       // Remember the route with the principal's view when the set decided with is the view's own
@@ -100,6 +111,9 @@ export default fp(async function authzPlugin (app: FastifyInstance) {
     if (decision.code === 'missing_scope') {
       reply.header('www-authenticate', `Bearer realm="warden", error="insufficient_scope", scope="${compiled.names.join(' ')}"`)
       return done(new InsufficientScope(`token scope does not include ${compiled.names.join(', ')}`))
+    }
+    if (withSecondFactor(context, c => checkRequirement(set, scopes, compiled.requirement, c).allowed)) {
+      return done(new InsufficientUserAuthentication(`${compiled.names.join(', ')} needs a sign-in with a second factor`))
     }
     done(new Forbidden(decision.reason))
   }

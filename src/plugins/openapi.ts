@@ -5,6 +5,7 @@ import helmet from '@fastify/helmet'
 import type { FastifyInstance } from 'fastify'
 import { errorResponses, oauthErrors } from '../schemas/common.js'
 import { emptyBodyAsObject } from '../services/admin/optional-body.js'
+import { BUILT_IN_CLIENTS } from '../db/seed.js'
 
 /**
  * OpenAPI 3.1 from the route schemas at /docs/json, Swagger UI at /docs. Registered before
@@ -55,6 +56,13 @@ export default fp(async function openapiPlugin (app: FastifyInstance) {
           oauth2: {
             type: 'oauth2',
             flows: {
+              // Swagger UI signs in with it as the built-in public client warden-docs (PKCE)
+              authorizationCode: {
+                authorizationUrl: `${app.config.issuer}/v1/auth/authorize`,
+                tokenUrl,
+                refreshUrl: tokenUrl,
+                scopes: { openid: 'who you are (userinfo)', profile: 'your name and username', email: 'your e-mail address' }
+              },
               password: { tokenUrl, scopes: {} },
               clientCredentials: { tokenUrl, scopes: {} }
             }
@@ -99,10 +107,18 @@ export default fp(async function openapiPlugin (app: FastifyInstance) {
   // and styles from itself only), without upgrade-insecure-requests (the issuer may be plain
   // http on loopback), and never framed.
   await app.register(async function docsPages (scope) {
-    await scope.register(helmet, { global: true, contentSecurityPolicy: false, frameguard: { action: 'deny' }, strictTransportSecurity: false })
+    // COOP: Swagger UI's sign-in popup keeps its opener through Warden's pages (which set none)
+    // back to oauth2-redirect.html, which hands the code to the opener: a page whose policy
+    // differs from the popup's would sever that link
+    await scope.register(helmet, { global: true, contentSecurityPolicy: false, frameguard: { action: 'deny' }, strictTransportSecurity: false, crossOriginOpenerPolicy: { policy: 'same-origin-allow-popups' } })
+    scope.addHook('onSend', async (request, reply) => {
+      if (request.url.startsWith('/docs/static/oauth2-redirect.')) reply.removeHeader('cross-origin-opener-policy')
+    })
     await scope.register(swaggerUi, {
       routePrefix: '/docs',
       uiConfig: { persistAuthorization: false },
+      // "Authorize" offers the authorization code flow with PKCE as warden-docs (no secret)
+      initOAuth: { clientId: BUILT_IN_CLIENTS.docs.id, usePkceWithAuthorizationCodeGrant: true, scopes: ['openid'], appName: 'Warden API docs' },
       staticCSP: true,
       transformStaticCSP: header => header
         .replace(/\s*upgrade-insecure-requests;?/, '')

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { createSigner, createVerifier, TokenError } from 'fast-jwt'
@@ -7,7 +7,7 @@ import { InvalidToken, TokenExpired } from '../errors.js'
 import { activatesAt, ensureSigningKey, isRetired, keyStatus, loadLiveKeys, rotateSigningKey, signerAt, type StoredKey } from '../tokens/key-store.js'
 import { publicJwkView, publicPemFromJwk, SUPPORTED_ALGS, type SigningAlg } from '../tokens/keys.js'
 import { GenerationalCache } from '../lib/generational-cache.js'
-import type { Principal } from '../access/declaration.js'
+import { amrOf, type Principal } from '../access/declaration.js'
 
 export const ACCESS_TOKEN_TYP = 'at+jwt'
 
@@ -21,15 +21,33 @@ export interface AccessClaims {
   sid?: string
   clientId?: string
   clientVersion?: number
+  /** how and when the user authenticated (OIDC amr, auth_time in seconds) */
+  amr?: string[]
+  authTime?: number
+}
+
+/** The claims of an ID token beyond iss, iat and exp (which signing adds). */
+export interface IdTokenClaims {
+  sub: string
+  aud: string
+  [claim: string]: unknown
 }
 
 type Verify = (token: string) => Record<string, unknown>
-interface KeyEntry { key: StoredKey, verify: Verify, sign: ((payload: Record<string, unknown>) => string) | null, from: number }
+type Sign = (payload: Record<string, unknown>) => string
+interface KeyEntry { key: StoredKey, verify: Verify, verifyHint: Verify, sign: Sign | null, signId: Sign | null, from: number }
 
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: {
       signAccessToken: (claims: AccessClaims) => { token: string, expiresIn: number, jti: string }
+      /** An OpenID Connect ID token (typ JWT) signed by the current key, with its alg (for at_hash). */
+      signIdToken: (claims: IdTokenClaims, accessToken?: string) => { token: string, alg: string }
+      /**
+       * The claims of an ID token Warden issued (RP-Initiated Logout's id_token_hint): signature
+       * and issuer checked, expiry not (a hint may have expired). Throws INVALID_TOKEN.
+       */
+      verifyIdTokenHint: (token: string) => Record<string, unknown>
       /** Verifies an access token (cached). Throws INVALID_TOKEN or TOKEN_EXPIRED. */
       verifyAccessToken: (token: string) => Principal
       /** The hot path: the principal of an exact token verified before and not expired, else undefined. */
@@ -111,7 +129,16 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
           requiredClaims: ['exp', 'iat', 'iss', 'aud', 'sub', 'jti'],
           clockTolerance: SKEW_MS
         }) as Verify,
+        verifyHint: createVerifier({
+          key: publicPemFromJwk(key.publicJwk),
+          algorithms: [key.alg],
+          allowedIss: config.issuer,
+          requiredClaims: ['iss', 'aud', 'sub'],
+          ignoreExpiration: true,
+          ignoreNotBefore: true
+        }) as Verify,
         sign: null,
+        signId: null,
         from: activatesAt(key).getTime()
       }
       if (key.privatePem) {
@@ -123,7 +150,15 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
           iss: config.issuer,
           aud: config.audience,
           expiresIn: config.accessTokenTtl * 1000
-        }) as (payload: Record<string, unknown>) => string
+        }) as Sign
+        entry.signId = createSigner({
+          key: key.privatePem,
+          algorithm: key.alg,
+          kid: key.kid,
+          header: { alg: key.alg, typ: 'JWT', kid: key.kid },
+          iss: config.issuer,
+          expiresIn: config.accessTokenTtl * 1000
+        }) as Sign
       }
       next.set(key.kid, entry)
     }
@@ -173,7 +208,30 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
     }
     if (claims.sid) payload.sid = claims.sid
     if (claims.clientVersion !== undefined) payload.cver = claims.clientVersion
+    if (claims.amr !== undefined) payload.amr = claims.amr
+    if (claims.authTime !== undefined) payload.auth_time = claims.authTime
     return { token: signer.sign!(payload), expiresIn: config.accessTokenTtl, jti }
+  }
+
+  /** `accessToken`: the one issued with it, whose at_hash it carries (OIDC Core section 3.1.3.6) */
+  function signIdToken (claims: IdTokenClaims, accessToken?: string) {
+    const signer = currentSigner()
+    if (signer === null) throw new Error('no signing key is active')
+    const payload: Record<string, unknown> = { ...claims, iat: Math.floor(Date.now() / 1000) }
+    if (accessToken !== undefined) payload.at_hash = tokenHash(accessToken, signer.key.alg)
+    return { token: signer.signId!(payload), alg: signer.key.alg }
+  }
+
+  function verifyIdTokenHint (token: string): Record<string, unknown> {
+    const header = parseHeader(token)
+    if (header.typ !== 'JWT' || header.crit !== undefined || typeof header.kid !== 'string') throw new InvalidToken('not an ID token')
+    const entry = entries.get(header.kid)
+    if (!entry || header.alg !== entry.key.alg) throw new InvalidToken('unknown signing key')
+    try {
+      return entry.verifyHint(token)
+    } catch {
+      throw new InvalidToken('invalid ID token')
+    }
   }
 
   /** The principal of a token verified before and not expired; undefined otherwise (never throws). */
@@ -211,6 +269,8 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
 
   app.decorate('tokens', {
     signAccessToken,
+    signIdToken,
+    verifyIdTokenHint,
     verifyAccessToken,
     cachedAccessToken,
     jwks: () => {
@@ -238,8 +298,17 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
   })
 }, { name: 'tokens', dependencies: ['config', 'db', 'changes'] })
 
+/**
+ * at_hash: the left half of the hash of the token's ASCII, base64url; the hash is the one of the
+ * ID token's alg (SHA-256 for ES256 and RS256, SHA-512 for EdDSA with Ed25519).
+ */
+export function tokenHash (token: string, alg: string): string {
+  const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256').update(token, 'ascii').digest()
+  return digest.subarray(0, digest.length / 2).toString('base64url')
+}
+
 function toPrincipal (claims: Record<string, unknown>): Principal {
-  const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId, cver } = claims
+  const { sub, tid, sid, scope, jti, iat, exp, client_id: clientId, cver, amr } = claims
   if (typeof sub !== 'string' || typeof tid !== 'string' || typeof jti !== 'string' ||
       typeof iat !== 'number' || typeof exp !== 'number' || typeof scope !== 'string' ||
       (sid !== undefined && typeof sid !== 'string')) {
@@ -257,6 +326,7 @@ function toPrincipal (claims: Record<string, unknown>): Principal {
     iat,
     exp,
     clientId: typeof clientId === 'string' ? clientId : null,
-    clientVersion: typeof cver === 'number' ? cver : null
+    clientVersion: typeof cver === 'number' ? cver : null,
+    amr: amrOf(amr)
   }) as Principal
 }

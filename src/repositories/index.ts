@@ -1,8 +1,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import auditRepository from './audit.js'
+import browserRepository from './browser.js'
 import clientsRepository from './clients.js'
 import keysRepository from './keys.js'
+import mfaRepository from './mfa.js'
 import permissionsRepository from './permissions.js'
 import postsRepository from './posts.js'
 import rolesRepository from './roles.js'
@@ -16,7 +18,7 @@ import usersRepository from './users.js'
  */
 const all = [
   tenantsRepository, usersRepository, permissionsRepository, rolesRepository, postsRepository, clientsRepository, auditRepository, keysRepository,
-  sessionsRepository
+  sessionsRepository, browserRepository, mfaRepository
 ]
 
 export default fp(async function repositories (app: FastifyInstance) {

@@ -27,6 +27,11 @@ export interface NewSession {
   userAgent: string | null
   ip: string | null
   ttlSeconds: number
+  /** the code flow: the client, the browser session that signed in, and how (OIDC auth_time, amr) */
+  clientId?: string
+  browserSessionId?: string | null
+  authTime?: Date
+  amr?: string[]
 }
 
 /** The password (or another credential) changed, or the user was disabled, after the login was verified. */
@@ -52,6 +57,10 @@ export async function createSession (db: Db, s: NewSession) {
       scopes: s.scopes,
       userAgent: s.userAgent?.slice(0, 256) ?? null,
       ip: s.ip,
+      clientId: s.clientId ?? null,
+      browserSessionId: s.browserSessionId ?? null,
+      authTime: s.authTime ?? null,
+      amr: s.amr ?? null,
       expiresAt
     }).returning()
     await tx.insert(refreshTokens).values({ sessionId: row.id, tokenHash: refresh.hash, expiresAt })

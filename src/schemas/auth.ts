@@ -40,6 +40,7 @@ export const PasswordGrantSchema = named('PasswordGrant', Type.Object({
   password: Type.String({ maxLength: 512 }),
   scope: Scope,
   tenant: Param(64, 'tenant id or slug; absent: the user\'s first tenant'),
+  otp: Param(64, 'with two-factor on: the TOTP code or a recovery code (without it: mfa_required)'),
   refresh_in_cookie: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Boolean()], { description: 'set the refresh token as an HttpOnly cookie instead of returning it' })),
   ...ClientFields
 }, { additionalProperties: false, description: 'Password grant (first-party clients and Swagger UI only)' }))
@@ -57,7 +58,15 @@ export const ClientCredentialsGrantSchema = named('ClientCredentialsGrant', Type
   ...ClientFields
 }, { additionalProperties: false, description: 'Client credentials grant (service accounts): authenticate by HTTP Basic or client_id/client_secret' }))
 
-const GRANTS = [PasswordGrantSchema, RefreshTokenGrantSchema, ClientCredentialsGrantSchema]
+export const AuthorizationCodeGrantSchema = named('AuthorizationCodeGrant', Type.Object({
+  grant_type: Type.Literal('authorization_code'),
+  code: Type.String({ maxLength: 256, description: 'the code the authorization endpoint sent to redirect_uri' }),
+  redirect_uri: Type.String({ maxLength: 2000, description: 'exactly the redirect_uri of the authorization request' }),
+  code_verifier: Type.String({ maxLength: 128, description: 'the PKCE verifier (43-128 characters) whose S256 hash was the code_challenge' }),
+  ...ClientFields
+}, { additionalProperties: false, description: 'Authorization code grant with PKCE: a confidential client authenticates (HTTP Basic or client_secret_post), a public one sends its client_id' }))
+
+const GRANTS = [PasswordGrantSchema, RefreshTokenGrantSchema, ClientCredentialsGrantSchema, AuthorizationCodeGrantSchema]
 
 /** The union of the grants' fields, each optional but grant_type: what the token endpoint validates, so that an unknown grant_type is answered unsupported_grant_type rather than invalid_request. */
 function anyGrant (grants: Array<TObject<TProperties>>) {
@@ -73,12 +82,16 @@ export const TokenBodySchema = anyGrant(GRANTS)
 export type TokenBody = Static<typeof TokenBodySchema> & {
   username?: string
   password?: string
+  otp?: string
   scope?: string
   tenant?: string
   refresh_token?: string
   refresh_in_cookie?: 'true' | 'false' | boolean
   client_id?: string
   client_secret?: string
+  code?: string
+  redirect_uri?: string
+  code_verifier?: string
 }
 /** The token endpoint's body as documented: one schema per grant, told apart by grant_type. */
 export const TokenRequestDocSchema = Type.Unsafe<TokenBody>({
@@ -91,7 +104,8 @@ export const TokenResponseSchema = named('TokenResponse', Type.Object({
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer({ examples: [900] }),
   refresh_token: Type.Optional(Type.String({ description: 'absent for client credentials and when refresh_in_cookie was asked' })),
-  scope: Type.String({ description: 'the granted scopes, space-separated' })
+  scope: Type.String({ description: 'the granted scopes, space-separated' }),
+  id_token: Type.Optional(Type.String({ description: 'OpenID Connect ID token (authorization code grant with the openid scope)' }))
 }, { description: 'OAuth 2.0 token response (RFC 6749 section 5.1)' }))
 
 export const RevokeBodySchema = named('RevokeRequest', Type.Object({

@@ -29,6 +29,13 @@ export interface LoginLimits {
   check: (account: string, ip: string) => Promise<LoginVerdict>
   recordFailure: (account: string, ip: string) => Promise<void>
   recordSuccess: (account: string, ip: string) => Promise<void>
+  /**
+   * Second-factor failures per account over all addresses (only someone who knows the password
+   * gets that far, so this budget cannot be used to lock a stranger out); a TOTP guess also
+   * counts as a login failure of (account, address) and of the address.
+   */
+  checkSecondFactor: (account: string) => Promise<LoginVerdict>
+  recordSecondFactorFailure: (account: string, ip: string) => Promise<void>
 }
 
 /**
@@ -45,6 +52,7 @@ export function createLoginLimits (opts: LoginLimitsOptions): LoginLimits {
   }
   const pairs = limiter('pair', opts.maxFailuresPerAccountAndIp)
   const addresses = limiter('ip', opts.maxFailuresPerIp)
+  const secondFactor = limiter('otp', opts.maxFailuresPerAccountAndIp)
   const pairKey = (account: string, ip: string) => `${account}|${normalizeIp(ip)}`
 
   /** ms until the limiter lets one more failure through for `key`; 0 when it would now */
@@ -65,6 +73,14 @@ export function createLoginLimits (opts: LoginLimitsOptions): LoginLimits {
     },
     async recordSuccess (account, ip) {
       await pairs.delete(pairKey(account, ip))
+    },
+    async checkSecondFactor (account) {
+      const wait = await waitOf(secondFactor, account)
+      if (wait <= 0) return { allowed: true }
+      return { allowed: false, retryAfterSeconds: Math.min(opts.blockSeconds, Math.max(1, Math.ceil(wait / 1000))) }
+    },
+    async recordSecondFactorFailure (account, ip) {
+      await Promise.all([secondFactor.penalty(account, 1), pairs.penalty(pairKey(account, ip), 1), addresses.penalty(normalizeIp(ip), 1)])
     }
   }
 }

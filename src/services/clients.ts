@@ -2,15 +2,15 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { EffectiveSet } from '../authz/index.js'
 import type { DbOrTx } from '../db/client.js'
-import { findClient, type ClientRow } from '../repositories/clients.js'
-import { InvalidClient, InvalidRequest, InvalidScope, UnsupportedGrantType } from '../errors.js'
+import { findClient, type ClientRow, type ClientType, type GrantType } from '../repositories/clients.js'
+import { InvalidClient, InvalidRequest, InvalidScope, UnauthorizedClient, UnsupportedGrantType } from '../errors.js'
 
 /**
  * Service clients (service accounts): secrets, client authentication (RFC 6749 section 2.3.1)
  * and the client_credentials grant.
  */
 
-export { findClient, type ClientRow } from '../repositories/clients.js'
+export { findClient, type ClientRow, type ClientType, type GrantType } from '../repositories/clients.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -84,11 +84,30 @@ export function presentedClientCredentials (request: FastifyRequest, body: Crede
   return { id: body.client_id, secret: body.client_secret ?? null, method: 'client_secret_post' }
 }
 
-/** The client if the credentials are right; null for an unknown client and a wrong secret alike. */
+/** Whether the client has a secret to authenticate with: a public client never does. */
+export function isConfidential (client: Pick<ClientRow, 'type' | 'secretHash'>): client is Pick<ClientRow, 'type'> & { secretHash: string } {
+  return client.type === 'confidential' && client.secretHash !== null
+}
+
+/**
+ * Whether the client is registered for the grant. `client_credentials` also needs a confidential
+ * client (a public client cannot authenticate); a grant not in `grantTypes` is RFC 6749
+ * section 5.2 `unauthorized_client`.
+ */
+export function clientAllowsGrant (client: Pick<ClientRow, 'type' | 'secretHash' | 'grantTypes'>, grant: GrantType): boolean {
+  if (!client.grantTypes.includes(grant)) return false
+  return grant !== 'client_credentials' || isConfidential(client)
+}
+
+/**
+ * The client if the credentials are right; null for an unknown client, a wrong secret and a
+ * public client (which has no secret to present) alike, each at the cost of one hash comparison.
+ */
 export async function authenticateClient (db: DbOrTx, credentials: ClientCredentials): Promise<ClientRow | null> {
   const row = await findClient(db, credentials.id)
-  const ok = secretMatches(row?.secretHash ?? DUMMY_HASH, credentials.secret ?? '')
-  return row !== null && ok && credentials.secret !== null ? row : null
+  const confidential = row !== null && isConfidential(row)
+  const ok = secretMatches(confidential ? row.secretHash! : DUMMY_HASH, credentials.secret ?? '')
+  return confidential && ok && credentials.secret !== null ? row : null
 }
 
 /**
@@ -114,13 +133,17 @@ export async function requireClient (app: FastifyInstance, request: FastifyReque
 
 /**
  * Client authentication where it is optional (revocation): checked when presented. A bare
- * `client_id` that names no registered client is a public (first-party) client naming itself,
- * which RFC 7009 allows; a registered client must authenticate.
+ * `client_id` that names no registered client, or a registered public client, is a public client
+ * naming itself, which RFC 7009 allows (null: nothing was authenticated); a confidential client
+ * must authenticate.
  */
 export async function optionalClient (app: FastifyInstance, request: FastifyRequest, body: CredentialFields): Promise<ClientRow | null> {
   const credentials = presentedClientCredentials(request, body)
   if (credentials === null) return null
-  if (credentials.secret === null && await findClient(app.db, credentials.id) === null) return null
+  if (credentials.secret === null) {
+    const row = await findClient(app.db, credentials.id)
+    if (row === null || !isConfidential(row)) return null
+  }
   return requireClient(app, request, body)
 }
 
@@ -152,6 +175,10 @@ export async function clientCredentialsGrant (
   reply: FastifyReply
 ) {
   const client = await requireClient(app, request, body)
+  if (!clientAllowsGrant(client, 'client_credentials')) {
+    app.audit.record(request, { action: 'auth.client_token', outcome: 'denied', targetType: 'client', targetId: client.id, tenantId: client.tenantId, detail: 'client_credentials is not among the client\'s grant types' })
+    throw new UnauthorizedClient('this client is not registered for the client_credentials grant')
+  }
   const granted = EffectiveSet.fromPermissions(client.scopes)
   let scopes = client.scopes
   if (body.scope !== undefined && body.scope.trim() !== '') {
@@ -172,7 +199,12 @@ export function clientView (row: ClientRow) {
   return {
     id: row.id,
     name: row.name,
+    type: row.type as ClientType,
     scopes: row.scopes,
+    redirectUris: row.redirectUris,
+    postLogoutRedirectUris: row.postLogoutRedirectUris,
+    grantTypes: row.grantTypes as GrantType[],
+    firstParty: row.firstParty,
     tenantId: row.tenantId,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),

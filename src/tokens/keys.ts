@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, hkdfSync, randomBytes, type JsonWebKey } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto'
+import { seal, unseal } from '../lib/sealed.js'
 
 export type SigningAlg = 'EdDSA' | 'RS256' | 'ES256'
 export const SUPPORTED_ALGS: readonly SigningAlg[] = ['EdDSA', 'RS256', 'ES256']
@@ -47,26 +48,20 @@ export function publicJwkView (jwk: JsonWebKey): JsonWebKey {
   return pub
 }
 
-function derive (secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'warden-signing-keys', 'aes-256-gcm', 32))
-}
+const KEY_INFO = 'warden-signing-keys'
 
-/** AES-256-GCM: base64url(iv).base64url(tag).base64url(ciphertext); the kid is bound as AAD. */
+/** AES-256-GCM (lib/sealed.ts); the kid is bound as AAD. */
 export function encryptPrivateKey (pem: string, secret: string, kid: string): string {
-  const iv = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', derive(secret), iv)
-  cipher.setAAD(Buffer.from(kid))
-  const data = Buffer.concat([cipher.update(pem, 'utf8'), cipher.final()])
-  return [iv, cipher.getAuthTag(), data].map(b => b.toString('base64url')).join('.')
+  return seal(pem, secret, KEY_INFO, kid)
 }
 
 export function decryptPrivateKey (stored: string, secret: string, kid: string): string {
-  const [iv, tag, data] = stored.split('.').map(p => Buffer.from(p, 'base64url'))
-  if (!iv || !tag || !data) throw new Error(`signing key ${kid}: malformed ciphertext`)
-  const decipher = createDecipheriv('aes-256-gcm', derive(secret), iv)
-  decipher.setAAD(Buffer.from(kid))
-  decipher.setAuthTag(tag)
-  return Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8')
+  try {
+    return unseal(stored, secret, KEY_INFO, kid)
+  } catch (err) {
+    if ((err as Error).message === 'malformed ciphertext') throw new Error(`signing key ${kid}: malformed ciphertext`)
+    throw err
+  }
 }
 
 /** Fails fast if a PEM does not parse (wrong KEY_ENCRYPTION_SECRET, corrupt row). */

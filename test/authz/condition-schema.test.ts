@@ -68,10 +68,11 @@ function list (depth: number, max: number): unknown[] {
 function condition (depth: number): unknown {
   if (chance(0.02)) return pick(JUNK)
   const leaf = depth >= 10 || chance(depth < 3 ? 0.4 : 0.7)
-  const kind = leaf ? pick(['owner', 'equals', 'in', 'time', 'network']) : pick(['all', 'any', 'not'])
+  const kind = leaf ? pick(['owner', 'mfa', 'equals', 'in', 'time', 'network']) : pick(['all', 'any', 'not'])
   let node: Record<string, unknown>
   switch (kind) {
     case 'owner': node = { owner: sometimesBroken(true) }; break
+    case 'mfa': node = { mfa: sometimesBroken(true) }; break
     case 'equals': node = { attribute: sometimesBroken(pick(['status', 'region', 'a'.repeat(64), 'a'.repeat(65), ''])), equals: sometimesBroken(pick(SCALARS)) }; break
     case 'in': node = { attribute: sometimesBroken('region'), in: sometimesBroken(Array.from({ length: chance(0.05) ? 101 : 1 + Math.floor(rand() * 4) }, () => sometimesBroken(pick(SCALARS)))) }; break
     case 'time': node = { time: sometimesBroken(time()) }; break

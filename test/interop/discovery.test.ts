@@ -1,7 +1,6 @@
 import t from 'tap'
-import { createServer, type AddressInfo } from 'node:net'
 import * as client from 'openid-client'
-import { build, createTestDatabase, loginAdmin } from '../helper.js'
+import { build, buildListening, createTestDatabase, loginAdmin } from '../helper.js'
 
 /**
  * openid-client v6, as a relying party or resource server would use it, against a listening
@@ -9,19 +8,7 @@ import { build, createTestDatabase, loginAdmin } from '../helper.js'
  * both client authentication methods, introspection and revocation.
  */
 
-// openid-client insists that the issuer is the URL it discovers: pick the port first
-async function freePort (): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise<void>(resolve => probe.close(() => resolve()))
-  return port
-}
-
-const port = await freePort()
-const issuer = `http://127.0.0.1:${port}`
-const app = await build(t, { WARDEN_ISSUER: issuer })
-await app.listen({ host: '127.0.0.1', port })
+const { app, issuer } = await buildListening(t)
 
 // Warden's issuer is plain http in tests; openid-client refuses that unless told
 const insecure = { execute: [client.allowInsecureRequests] }
@@ -35,9 +22,6 @@ const created = await app.inject({
 })
 if (created.statusCode !== 201) throw new Error(`create client: ${created.statusCode} ${created.body}`)
 const rs = created.json() as { id: string, clientSecret: string, tenantId: string }
-
-const NOT_YET = ['authorization_endpoint', 'userinfo_endpoint', 'end_session_endpoint', 'response_types_supported',
-  'id_token_signing_alg_values_supported', 'code_challenge_methods_supported']
 
 t.test('both well-known documents are the same truthful metadata', async t => {
   const oidc = await fetch(`${issuer}/.well-known/openid-configuration`)
@@ -56,20 +40,34 @@ t.test('both well-known documents are the same truthful metadata', async t => {
     introspection_endpoint: `${issuer}/v1/auth/introspect`,
     subject_types_supported: ['public']
   })
-  t.same(doc.grant_types_supported, ['password', 'refresh_token', 'client_credentials'])
-  t.same(doc.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])
+  t.same(doc.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials', 'password'])
+  t.same(doc.token_endpoint_auth_methods_supported, ['none', 'client_secret_basic', 'client_secret_post'], 'none: public clients')
+  t.match(doc, {
+    authorization_endpoint: `${issuer}/v1/auth/authorize`,
+    userinfo_endpoint: `${issuer}/v1/auth/userinfo`,
+    end_session_endpoint: `${issuer}/v1/auth/end-session`,
+    response_types_supported: ['code'],
+    code_challenge_methods_supported: ['S256'],
+    id_token_signing_alg_values_supported: ['ES256'],
+    authorization_response_iss_parameter_supported: true
+  })
   t.same(doc.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])
   t.same(doc.revocation_endpoint_auth_methods_supported, ['none', 'client_secret_basic', 'client_secret_post'])
   const scopes = doc.scopes_supported as string[]
   t.ok(scopes.includes('posts:read') && scopes.includes('tokens:introspect'), 'the permission catalog')
   t.same(scopes, [...scopes].sort(), 'sorted')
   t.ok((doc.claims_supported as string[]).includes('sub'))
-  for (const member of NOT_YET) t.notOk(member in doc, `${member} is not advertised before it exists`)
+  for (const scope of ['openid', 'profile', 'email']) t.ok(scopes.includes(scope), scope)
 
   // every endpoint named is there (a 404 would mean it is advertised but missing)
   t.equal((await fetch(doc.jwks_uri as string)).status, 200)
   for (const member of ['token_endpoint', 'revocation_endpoint', 'introspection_endpoint']) {
     const res = await fetch(doc[member] as string, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' })
+    t.not(res.status, 404, `${member} exists`)
+    await res.body?.cancel()
+  }
+  for (const member of ['authorization_endpoint', 'userinfo_endpoint', 'end_session_endpoint']) {
+    const res = await fetch(doc[member] as string, { redirect: 'manual' })
     t.not(res.status, 404, `${member} exists`)
     await res.body?.cancel()
   }
@@ -112,7 +110,8 @@ t.test('openid-client discovers Warden by its issuer', async t => {
     t.equal(meta.token_endpoint, `${issuer}/v1/auth/token`)
     t.equal(meta.introspection_endpoint, `${issuer}/v1/auth/introspect`)
     t.equal(meta.revocation_endpoint, `${issuer}/v1/auth/revoke`)
-    t.equal(meta.userinfo_endpoint, undefined, `${algorithm}: no userinfo endpoint (yet)`)
+    t.equal(meta.userinfo_endpoint, `${issuer}/v1/auth/userinfo`, `${algorithm}: userinfo`)
+    t.equal(meta.authorization_endpoint, `${issuer}/v1/auth/authorize`, `${algorithm}: the authorization endpoint`)
   }
 })
 

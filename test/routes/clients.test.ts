@@ -62,7 +62,7 @@ t.test('create: 201 with the secret once, stored hashed, audited', async t => {
   t.equal(res.statusCode, 201, res.body)
   t.equal(res.headers['cache-control'], 'no-store')
   const body = res.json()
-  t.same(Object.keys(body).sort(), ['clientSecret', 'createdAt', 'createdBy', 'id', 'name', 'scopes', 'secretRotatedAt', 'tenantId'])
+  t.same(Object.keys(body).sort(), ['clientSecret', 'createdAt', 'createdBy', 'firstParty', 'grantTypes', 'id', 'name', 'postLogoutRedirectUris', 'redirectUris', 'scopes', 'secretRotatedAt', 'tenantId', 'type'])
   t.match(body, { name: 'billing', scopes: ['posts:read', 'authz:check'], tenantId: defaultTenant.id, secretRotatedAt: null })
   t.match(body.id, /^[0-9a-f-]{36}$/)
   t.match(body.clientSecret, /^[A-Za-z0-9_-]{43}$/, '256 bits, base64url')

@@ -16,7 +16,9 @@ const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
 const find = (method: string, path: string) => operations.find(o => o.method === method && o.path === path)?.op
 
 /** The routes that need no token; everything else under /v1 must declare security. */
-const PUBLIC = new Set(['post /v1/auth/token', 'post /v1/auth/revoke', 'post /v1/auth/register'])
+const PUBLIC = new Set(['post /v1/auth/token', 'post /v1/auth/revoke', 'post /v1/auth/register', 'get /v1/auth/authorize', 'get /v1/auth/end-session', 'post /v1/auth/end-session'])
+/** browser navigations, whose errors are pages */
+const HTML_PAGES = new Set(['get /v1/auth/authorize', 'get /v1/auth/end-session', 'post /v1/auth/end-session'])
 /** Routes that authenticate their caller themselves (client credentials or a bearer token). */
 const OWN_AUTH = new Set(['post /v1/auth/introspect'])
 
@@ -113,6 +115,7 @@ t.test('errors are declared as application/problem+json, OAuthError on the OAuth
       for (const type of types) {
         const ref = content[type].schema.$ref
         if (type === 'application/problem+json') t.equal(ref, '#/components/schemas/Problem', `${method} ${path} ${status}`)
+        else if (type === 'text/html') t.ok(HTML_PAGES.has(`${method} ${path}`), `${method} ${path} ${status}: an HTML page from a browser endpoint`)
         else t.equal(ref, '#/components/schemas/OAuthError', `${method} ${path} ${status} ${type}`)
       }
     }
@@ -139,7 +142,7 @@ t.test('parameters with a default are optional; bodies that may be left out are 
 t.test('the token endpoint: a form body, one schema per grant', async t => {
   const token = find('post', '/v1/auth/token')!
   const form = token.requestBody.content['application/x-www-form-urlencoded'].schema
-  t.same(form.oneOf.map((s: { $ref: string }) => s.$ref.split('/').pop()), ['PasswordGrant', 'RefreshTokenGrant', 'ClientCredentialsGrant'])
+  t.same(form.oneOf.map((s: { $ref: string }) => s.$ref.split('/').pop()), ['PasswordGrant', 'RefreshTokenGrant', 'ClientCredentialsGrant', 'AuthorizationCodeGrant'])
   t.equal(form.discriminator.propertyName, 'grant_type')
   t.same(schemas.PasswordGrant.required.sort(), ['grant_type', 'password', 'username'])
   t.same(schemas.PasswordGrant.properties.grant_type, { type: 'string', enum: ['password'] })

@@ -100,7 +100,7 @@ t.test('an unknown user costs about as much as a wrong password (dummy hash)', a
 
 t.test('grant type and required parameters', async t => {
   const cases: Array<[string, Awaited<ReturnType<typeof tokenForm>>, number, string]> = [
-    ['authorization_code', await tokenForm({ grant_type: 'authorization_code' }), 400, 'unsupported_grant_type'],
+    ['authorization_code', await tokenForm({ grant_type: 'authorization_code' }), 401, 'invalid_client'],
     ['unknown grant', await tokenForm({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }), 400, 'unsupported_grant_type'],
     ['implicit', await tokenForm({ grant_type: 'implicit' }), 400, 'unsupported_grant_type'],
     ['no grant_type', await tokenForm({ username: alice.username, password: alice.password }), 400, 'invalid_request'],

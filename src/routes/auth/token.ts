@@ -2,13 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { intersectScopes, ScopeSet } from '../../authz/index.js'
 import type { Principal } from '../../access/declaration.js'
-import { InvalidGrant, InvalidRequest, InvalidScope, RateLimited, UnsupportedGrantType } from '../../errors.js'
+import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, MfaRequired, RateLimited, UnauthorizedClient, UnsupportedGrantType } from '../../errors.js'
 import { oauthErrors } from '../../schemas/common.js'
 import { RevokeBodySchema, TokenBodySchema, TokenRequestDocSchema, TokenResponseSchema, type TokenBody } from '../../schemas/auth.js'
 import { ref } from '../../schemas/registry.js'
-import { createLoginLimits } from '../../security/login-limits.js'
 import { StaleCredentials } from '../../services/sessions.js'
-import { clientCredentialsGrant, optionalClient, refuseServiceClient } from '../../services/clients.js'
+import { clientCredentialsGrant, findClient, optionalClient, presentedClientCredentials, refuseServiceClient, requireClient, type ClientRow } from '../../services/clients.js'
+import { isIdentityScope } from '../../oauth/authorization-request.js'
+import { idTokenClaims, pkceMatches, VERIFIER } from '../../oauth/id-token.js'
+import type { SessionRow } from '../../repositories/sessions.js'
 import { changed } from '../../access/changes.js'
 
 export const REFRESH_COOKIE = 'warden_refresh'
@@ -27,14 +29,6 @@ function parseScope (scope: string | undefined): string[] | null {
  */
 const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
   const { config } = app
-  const limits = createLoginLimits({
-    maxFailuresPerAccountAndIp: config.loginThrottle.maxFailuresPerAccountAndIp,
-    maxFailuresPerIp: config.loginThrottle.maxFailuresPerIp,
-    blockSeconds: config.loginThrottle.blockSeconds,
-    redis: app.redis,
-    keyPrefix: config.redisKeyPrefix
-  })
-
   /** The user's effective permissions in the tenant, and whether they are active; null if the user is gone. */
   const effectiveFor = async (userId: string, tenantId: string) => app.access.userEffective(userId, tenantId)
 
@@ -43,24 +37,23 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     if (!username || !password) throw new InvalidRequest('username and password are required')
     const requested = parseScope(body.scope)
 
-    const login = username.trim().toLowerCase()
-    const user = await app.usersRepository.findByLogin(login)
-    // counted per account, whichever of its names is used; a name that matches none, per name
-    const account = user?.id ?? 'name:' + login.slice(0, 320)
-    const verdict = await limits.check(account, request.ip)
-    if (!verdict.allowed) throw new RateLimited('Too many failed attempts; try again later', verdict.retryAfterSeconds)
-    const ok = user ? await app.passwords.verify(user.passwordHash, password) : await app.passwords.verifyDummy(password)
-    if (!user || !ok || !user.isActive) {
-      await limits.recordFailure(account, request.ip)
-      app.audit.record(request, { action: 'auth.login', outcome: 'failure', targetType: 'user', targetId: user?.id ?? null, detail: 'invalid credentials' })
+    const checked = await app.login.verifyPassword(request, username, password)
+    if (!checked.ok) {
+      if (checked.reason === 'throttled') throw new RateLimited('Too many failed attempts; try again later', checked.retryAfterSeconds)
       throw new InvalidGrant('invalid username or password')
     }
-    await limits.recordSuccess(account, request.ip)
-    if (app.passwords.needsRehash(user.passwordHash)) {
-      // the same password, re-hashed: the credentials version stays
-      const passwordHash = await app.passwords.hash(password)
-      await app.usersRepository.rehash(user, passwordHash)
+    const { user } = checked
+    const amr = ['pwd']
+    if (checked.mfa) {
+      if (!body.otp) throw new MfaRequired('two-factor authentication is on: send the TOTP code (or a recovery code) as otp')
+      const second = await app.login.verifySecondFactor(request, user.id, body.otp)
+      if (!second.ok) {
+        if (second.reason === 'throttled') throw new RateLimited('Too many failed attempts; try again later', second.retryAfterSeconds)
+        throw new InvalidGrant('invalid username, password or code')
+      }
+      amr.push('otp')
     }
+    await app.login.succeeded(request, checked.account)
 
     // without `tenant`: the user's first tenant, else the default one (see loginTenant)
     const tenant = await app.usersRepository.loginTenant(user.id, body.tenant)
@@ -77,7 +70,9 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
       scopes: requested === null ? null : scopes,
       userAgent: request.headers['user-agent'] ?? null,
       ip: request.ip,
-      ttlSeconds: config.refreshTokenTtl
+      ttlSeconds: config.refreshTokenTtl,
+      authTime: new Date(),
+      amr
     }).catch(err => {
       // the password changed (or the user was disabled) while this login was being verified
       if (err instanceof StaleCredentials) throw new InvalidGrant('invalid username or password')
@@ -85,26 +80,132 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     })
     app.audit.record(request, { action: 'auth.login', outcome: 'success', targetType: 'user', targetId: user.id, tenantId: tenant.id })
     const inCookie = body.refresh_in_cookie === true || body.refresh_in_cookie === 'true'
-    return issue(reply, { userId: user.id, tenantId: tenant.id, sid: session.id, scopes, refreshToken, inCookie })
+    return issue(reply, { userId: user.id, tenantId: tenant.id, sid: session.id, scopes, refreshToken, inCookie, amr, authTime: session.authTime ?? session.createdAt })
   }
 
-  function issue (reply: FastifyReply, s: { userId: string, tenantId: string, sid: string, scopes: string[], refreshToken: string, inCookie: boolean }) {
-    const access = app.tokens.signAccessToken({ sub: s.userId, tid: s.tenantId, sid: s.sid, scope: s.scopes })
+  interface Issue {
+    userId: string
+    tenantId: string
+    sid: string
+    scopes: string[]
+    /** null: no refresh token (a client without the refresh_token grant) */
+    refreshToken: string | null
+    inCookie: boolean
+    /** the code flow: the client, how the user authenticated, and the ID token's nonce */
+    clientId?: string
+    amr?: string[]
+    authTime?: Date
+    idToken?: { nonce: string | null }
+  }
+
+  async function issue (reply: FastifyReply, s: Issue) {
+    const authTime = s.authTime === undefined ? undefined : Math.floor(s.authTime.getTime() / 1000)
+    const access = app.tokens.signAccessToken({ sub: s.userId, tid: s.tenantId, sid: s.sid, scope: s.scopes, clientId: s.clientId, amr: s.amr, authTime })
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-    const body: { access_token: string, token_type: 'Bearer', expires_in: number, scope: string, refresh_token?: string } = {
+    const body: { access_token: string, token_type: 'Bearer', expires_in: number, scope: string, refresh_token?: string, id_token?: string } = {
       access_token: access.token,
       token_type: 'Bearer',
       expires_in: access.expiresIn,
       scope: s.scopes.join(' ')
     }
-    if (s.inCookie) {
-      reply.setCookie(REFRESH_COOKIE, s.refreshToken, {
-        httpOnly: true, secure: true, sameSite: 'strict', path: '/v1/auth', maxAge: config.refreshTokenTtl
-      })
-    } else {
-      body.refresh_token = s.refreshToken
+    if (s.refreshToken !== null) {
+      if (s.inCookie) {
+        reply.setCookie(REFRESH_COOKIE, s.refreshToken, {
+          httpOnly: true, secure: true, sameSite: 'strict', path: '/v1/auth', maxAge: config.refreshTokenTtl
+        })
+      } else {
+        body.refresh_token = s.refreshToken
+      }
+    }
+    if (s.idToken !== undefined && s.clientId !== undefined && authTime !== undefined) {
+      const user = await app.usersRepository.find(s.userId)
+      if (user === null) throw new InvalidGrant('invalid authorization code')
+      body.id_token = app.tokens.signIdToken(idTokenClaims({
+        user, clientId: s.clientId, sid: s.sid, scopes: s.scopes, nonce: s.idToken.nonce, amr: s.amr ?? ['pwd'], authTime
+      }), access.token).token
     }
     return body
+  }
+
+  /**
+   * The client of a code or of a code flow's refresh: a confidential client authenticates with
+   * its secret, a public one names itself with client_id and nothing else (RFC 6749 section 2.1).
+   */
+  async function codeFlowClient (request: FastifyRequest, body: TokenBody): Promise<ClientRow> {
+    const credentials = presentedClientCredentials(request, body)
+    if (credentials === null) throw new InvalidClient('client authentication is required')
+    const found = await findClient(app.db, credentials.id)
+    if (found?.type === 'public') {
+      if (credentials.secret !== null && credentials.secret !== '') throw new InvalidClient('a public client has no secret')
+      return found
+    }
+    return requireClient(app, request, body)
+  }
+
+  async function authorizationCodeGrant (body: TokenBody, request: FastifyRequest, reply: FastifyReply) {
+    const client = await codeFlowClient(request, body)
+    if (!client.grantTypes.includes('authorization_code')) throw new UnauthorizedClient('this client may not use the authorization code grant')
+    const { code, redirect_uri: redirectUri, code_verifier: verifier } = body
+    if (!code || !redirectUri || !verifier) throw new InvalidRequest('code, redirect_uri and code_verifier are required')
+    if (!VERIFIER.test(verifier)) throw new InvalidRequest('code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~')
+    const redeemed = await app.browserRepository.redeemCode(code)
+    if (!redeemed.ok) {
+      if (redeemed.reason === 'reused') {
+        // RFC 6749 section 4.1.2: a code used twice revokes what its first use issued
+        const sid = redeemed.code.sessionId
+        if (sid !== null && (await app.sessionsRepository.revoke([sid], 'authorization code reuse')).length > 0) {
+          await app.changes.publish(changed.session(sid))
+        }
+        app.audit.record(request, { action: 'auth.code_reuse', outcome: 'denied', targetType: 'session', targetId: sid, detail: 'authorization code presented again' })
+      }
+      throw new InvalidGrant('invalid authorization code')
+    }
+    const granted = redeemed.code
+    if (granted.clientId !== client.id) throw new InvalidGrant('invalid authorization code')
+    if (granted.redirectUri !== redirectUri) throw new InvalidGrant('redirect_uri does not match the authorization request')
+    if (!pkceMatches(verifier, granted.codeChallenge)) throw new InvalidGrant('code_verifier does not match the code_challenge')
+
+    const subject = await effectiveFor(granted.userId, granted.tenantId)
+    if (!subject?.active) throw new InvalidGrant('invalid authorization code')
+    const identity = granted.scopes.filter(isIdentityScope)
+    const scopes = [...identity, ...intersectScopes(subject.effective, granted.scopes.filter(s => !isIdentityScope(s)))]
+    const { session, refreshToken } = await app.sessionsRepository.create({
+      userId: granted.userId,
+      credentialsVersion: granted.credentialsVersion,
+      tenantId: granted.tenantId,
+      scopes,
+      userAgent: request.headers['user-agent'] ?? null,
+      ip: request.ip,
+      ttlSeconds: config.refreshTokenTtl,
+      clientId: client.id,
+      browserSessionId: granted.browserSessionId,
+      authTime: granted.authTime,
+      amr: granted.amr
+    }).catch(err => {
+      if (err instanceof StaleCredentials) throw new InvalidGrant('invalid authorization code')
+      throw err
+    })
+    await app.browserRepository.attachSession(granted, session.id)
+    app.audit.record(request, { action: 'auth.login', outcome: 'success', targetType: 'user', targetId: granted.userId, tenantId: granted.tenantId, detail: `authorization code of client ${client.id}` })
+    return issue(reply, {
+      userId: granted.userId,
+      tenantId: granted.tenantId,
+      sid: session.id,
+      scopes,
+      refreshToken: client.grantTypes.includes('refresh_token') ? refreshToken : null,
+      inCookie: false,
+      clientId: client.id,
+      amr: granted.amr,
+      authTime: granted.authTime,
+      idToken: identity.includes('openid') ? { nonce: granted.nonce } : undefined
+    })
+  }
+
+  /** A code flow's session is refreshed only by its client, authenticated as for the code. */
+  async function checkRefreshClient (request: FastifyRequest, body: TokenBody, session: SessionRow) {
+    if (session.clientId === null) return
+    const client = await codeFlowClient(request, body)
+    if (client.id !== session.clientId || !client.grantTypes.includes('refresh_token')) throw new InvalidGrant('invalid refresh token')
   }
 
   function cookieRefreshToken (request: FastifyRequest): string | undefined {
@@ -129,9 +230,12 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     let scopes: string[] = []
     // Checked before the token is consumed, so a refused request leaves it usable.
     const result = await app.sessionsRepository.rotate(token, config.refreshReuseGrace, async session => {
+      await checkRefreshClient(request, body, session)
       const subject = await effectiveFor(session.userId, session.tenantId)
       if (!subject?.active) throw new InvalidGrant('invalid refresh token')
-      scopes = intersectScopes(subject.effective, session.scopes)
+      // a code flow's identity scopes (openid, profile, email) stay; permissions are re-checked
+      const identity = session.clientId === null ? [] : (session.scopes ?? []).filter(isIdentityScope)
+      scopes = [...identity, ...intersectScopes(subject.effective, session.scopes === null ? null : session.scopes.filter(s => !isIdentityScope(s)))]
       if (requested === null) return
       // A refresh may narrow the session's scopes (a `*` or `posts:*` session may ask for
       // `posts:read`) but not widen them (RFC 6749 section 6).
@@ -147,7 +251,17 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
       throw new InvalidGrant('invalid refresh token')
     }
     const { session } = result
-    return issue(reply, { userId: session.userId, tenantId: session.tenantId, sid: session.id, scopes, refreshToken: result.refreshToken, inCookie: fromCookie })
+    return issue(reply, {
+      userId: session.userId,
+      tenantId: session.tenantId,
+      sid: session.id,
+      scopes,
+      refreshToken: result.refreshToken,
+      inCookie: fromCookie,
+      ...(session.clientId === null ? {} : { clientId: session.clientId }),
+      ...(session.amr === null ? {} : { amr: session.amr }),
+      ...(session.authTime === null ? {} : { authTime: session.authTime })
+    })
   }
 
   app.post('/token', {
@@ -155,7 +269,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
     schema: {
       tags: ['auth'],
       operationId: 'token',
-      summary: 'OAuth 2.0 token endpoint (password, refresh_token, client_credentials grants)',
+      summary: 'OAuth 2.0 token endpoint (authorization_code, refresh_token, client_credentials, password grants)',
       description: 'Form-urlencoded (RFC 6749) or JSON. `password`: username or email, password, optional scope and tenant; `refresh_token`: the refresh token (or the refresh cookie with X-Requested-With: warden); `client_credentials`: client id and secret by HTTP Basic or `client_id`/`client_secret`, optional scope (a subset of the client\'s scopes). A registered service client may not use the password grant. Errors follow RFC 6749 section 5.2.',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: TokenBodySchema,
@@ -170,6 +284,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async app => {
         return passwordGrant(body, request, reply)
       case 'refresh_token': return refreshGrant(body, request, reply)
       case 'client_credentials': return clientCredentialsGrant(app, request, body, reply)
+      case 'authorization_code': return authorizationCodeGrant(body, request, reply)
       default: throw new UnsupportedGrantType(`unsupported grant_type ${JSON.stringify(body.grant_type.slice(0, 40))}`)
     }
   })

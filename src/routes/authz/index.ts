@@ -60,7 +60,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
   function answerForCaller (request: FastifyRequest, checks: readonly Check[], caller: EffectiveSet, known: ReadonlySet<string>): DecisionAnswer[] {
     const principal = request.principal!
     const scopes = app.access.scopesOf(principal)
-    const context = { ip: request.ip, now: Date.now() }
+    const context = { ip: request.ip, now: Date.now(), amr: principal.amr }
     const results: DecisionAnswer[] = new Array(checks.length)
     for (let i = 0; i < checks.length; i++) {
       const { permission, resource } = checks[i]
@@ -157,7 +157,7 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
         effective = await app.access.effectiveFor(state, tenantId, now)
       }
       const decision = check.subject === undefined
-        ? decide(effective, permission, { subjectId, resource, request: { ip: request.ip, now } }, scopes)
+        ? decide(effective, permission, { subjectId, resource, request: { ip: request.ip, now, amr: principal.amr } }, scopes)
         : decide(effective, permission, { subjectId, resource, request: { now } })
       results.push({ allowed: decision.allowed, reason: decision.reason })
     }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import { Conflict, Forbidden, WeakPassword } from '../../errors.js'
+import { Conflict, Forbidden, NotFound, WeakPassword } from '../../errors.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import { CreateUserBodySchema, UpdateUserBodySchema, UserListQuerySchema } from '../../schemas/admin.js'
 import { UserPageSchema, UserSchema } from '../../schemas/auth.js'
@@ -152,6 +152,28 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
     const ended = await app.usersRepository.remove(user)
     await app.changes.publish(changed.user(user.id), ...ended.map(id => changed.session(id)))
     app.audit.record(request, { action: 'user.delete', outcome: 'success', targetType: 'user', targetId: user.id, tenantId: scope.tenantId, before: userView(user) })
+    return reply.code(204).send(null)
+  })
+
+  app.delete('/:id/mfa', {
+    config: { permissions: ['users:update'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'resetUserMfa',
+      summary: 'Reset a user\'s two-factor authentication',
+      description: 'For a user who lost their authenticator and recovery codes: removes both, and ends the user\'s sessions (their browser sign-ins included). They sign in with the password alone and can enrol again. 404 when the user has none.',
+      params: IdParamsSchema,
+      response: { 204: Type.Null(), ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const scope = await adminScope(app, request, 'users:update')
+    const user = await visibleUser(app.db, scope, request.params.id)
+    await assertOwnedByScope(request, scope, user, 'user.mfa_reset')
+    if (!await app.mfaRepository.remove(user.id)) throw new NotFound('the user has no two-factor authentication')
+    const ended = await app.sessionsRepository.revokeAllOf(user.id, 'two-factor reset')
+    await app.browserRepository.endAllOf(user.id)
+    await app.changes.publish(changed.user(user.id), ...ended.map(id => changed.session(id)))
+    app.audit.record(request, { action: 'user.mfa_reset', outcome: 'success', targetType: 'user', targetId: user.id, tenantId: scope.tenantId })
     return reply.code(204).send(null)
   })
 

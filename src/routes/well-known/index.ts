@@ -3,47 +3,55 @@ import type { Static } from '@sinclair/typebox'
 import type { RoleGraph } from '../../authz/index.js'
 import { JwksSchema, ServerMetadataSchema } from '../../schemas/discovery.js'
 import { ref } from '../../schemas/registry.js'
+import { IDENTITY_SCOPES } from '../../oauth/authorization-request.js'
 
 const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post']
 
 /**
  * What Warden supports, as server metadata members; both discovery documents are built from it.
- * Everything here exists: nothing is advertised before its endpoint does.
- *
- * OpenID Connect Discovery 1.0 §3 and RFC 8414 §2 mark authorization_endpoint,
- * response_types_supported and (OIDC) id_token_signing_alg_values_supported REQUIRED. Warden has
- * no authorization endpoint and issues no ID token yet, so they are left out rather than given
- * untrue values: openid-client v6 (oauth4webapi) requires only `issuer` (equal to the URL it
- * discovered) and the endpoint of each operation it performs, and RFC 8414 itself lets
- * authorization_endpoint go when no grant uses it. The code flow adds authorization_endpoint,
- * userinfo_endpoint, end_session_endpoint, response_types_supported,
- * code_challenge_methods_supported, id_token_signing_alg_values_supported and
- * authorization_response_iss_parameter_supported here, and `none` to the auth methods.
+ * Everything here exists: nothing is advertised before its endpoint does. openid-client v6
+ * (oauth4webapi) requires `issuer` (equal to the URL it discovered) and the endpoint of each
+ * operation it performs; `authorization_response_iss_parameter_supported` makes it check the
+ * `iss` of every authorization response (RFC 9207).
  */
 const SUPPORTED = {
   endpoints: {
-    jwks_uri: '/.well-known/jwks.json',
+    authorization_endpoint: '/v1/auth/authorize',
     token_endpoint: '/v1/auth/token',
+    userinfo_endpoint: '/v1/auth/userinfo',
+    end_session_endpoint: '/v1/auth/end-session',
+    jwks_uri: '/.well-known/jwks.json',
     revocation_endpoint: '/v1/auth/revoke',
     introspection_endpoint: '/v1/auth/introspect'
   },
   members: {
-    grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
-    token_endpoint_auth_methods_supported: CLIENT_AUTH,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'password'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['none', ...CLIENT_AUTH],
     // client authentication is optional at revocation (RFC 7009 §2.1)
     revocation_endpoint_auth_methods_supported: ['none', ...CLIENT_AUTH],
     // a bearer token with tokens:introspect also works, but "bearer" is no registered method name
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH,
     subject_types_supported: ['public'],
-    // the access token's claims (RFC 9068); there is no ID token or userinfo yet
-    claims_supported: ['iss', 'aud', 'sub', 'tid', 'scope', 'sid', 'jti', 'iat', 'nbf', 'exp', 'client_id']
+    prompt_values_supported: ['none', 'login', 'consent'],
+    authorization_response_iss_parameter_supported: true,
+    // the ID token's and the access token's (RFC 9068) claims
+    claims_supported: ['iss', 'aud', 'sub', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'sid', 'at_hash', 'azp', 'name', 'preferred_username', 'updated_at', 'email', 'email_verified', 'tid', 'scope', 'jti', 'nbf', 'client_id']
   }
 } as const
 
 /** The authorization server metadata (RFC 8414, and OpenID Connect Discovery 1.0). */
-export function serverMetadata (issuer: string, scopes: readonly string[]): Static<typeof ServerMetadataSchema> {
+export function serverMetadata (issuer: string, scopes: readonly string[], algs: readonly string[]): Static<typeof ServerMetadataSchema> {
   const endpoints = Object.fromEntries(Object.entries(SUPPORTED.endpoints).map(([member, path]) => [member, issuer + path]))
-  return { issuer, ...endpoints, scopes_supported: [...scopes], ...SUPPORTED.members } as unknown as Static<typeof ServerMetadataSchema>
+  return {
+    issuer,
+    ...endpoints,
+    scopes_supported: [...IDENTITY_SCOPES, ...scopes].sort(),
+    ...SUPPORTED.members,
+    id_token_signing_alg_values_supported: [...algs]
+  } as unknown as Static<typeof ServerMetadataSchema>
 }
 
 /** Discovery: the JWKS of every key that may still have live tokens, and the server metadata. */
@@ -64,16 +72,17 @@ const wellKnown: FastifyPluginAsyncTypebox = async app => {
 
   // Built once per role graph: every write to the permission catalog publishes 'graph', which
   // gives getGraph() a new object, so a warm document costs no SQL.
-  const documents = new WeakMap<RoleGraph, Promise<Static<typeof ServerMetadataSchema>>>()
+  // (and per set of signing algorithms: a rotation may change the ID tokens' alg)
+  const documents = new WeakMap<RoleGraph, { algs: string, doc: Promise<Static<typeof ServerMetadataSchema>> }>()
   async function metadata (): Promise<Static<typeof ServerMetadataSchema>> {
     const graph = await app.access.getGraph()
-    let doc = documents.get(graph)
-    if (doc === undefined) {
-      doc = app.permissionsRepository.names()
-        .then(names => serverMetadata(app.config.issuer, names))
-      doc.catch(() => documents.delete(graph))
-      documents.set(graph, doc)
-    }
+    const algs = [...new Set(app.tokens.keys().map(k => k.alg))].sort()
+    const known = documents.get(graph)
+    if (known !== undefined && known.algs === algs.join(' ')) return known.doc
+    const doc = app.permissionsRepository.names()
+      .then(names => serverMetadata(app.config.issuer, names, algs))
+    doc.catch(() => documents.delete(graph))
+    documents.set(graph, { algs: algs.join(' '), doc })
     return doc
   }
 
