@@ -1,10 +1,11 @@
-import { and, asc, eq, gt, ilike, inArray, isNotNull, isNull, ne, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, exists, gt, ilike, inArray, isNotNull, isNull, ne, or, sql, type SQL } from 'drizzle-orm'
 import type { Db, DbOrTx } from '../db/client.js'
 import { roleAssignments, roles, sessions, users } from '../db/schema/index.js'
 import { listedUserColumns, memberOf, type ListedUser, type UserRow } from '../services/admin/scope.js'
 import { revokeUserSessions } from './sessions.js'
 import { defaultTenant, findTenant, type Tenant } from './tenants.js'
 import { keyset, pageByCreation, type Page, type PageRequest } from './paging.js'
+import { decodeCursor } from '../lib/cursor.js'
 import { repositoryPlugin } from './plugin.js'
 
 export type AssignmentRow = typeof roleAssignments.$inferSelect
@@ -99,16 +100,34 @@ export interface UserChange {
 }
 
 export function createUsersRepository (db: Db) {
+  // the user list without search, built and prepared once per shape: [no cursor, cursor] x [all, one tenant]
+  const listStatements = [false, true].flatMap(inTenant => [false, true].map(withCursor => db.select(listedUserColumns).from(users)
+    .where(and(
+      withCursor ? sql`(${users.createdAt}, ${users.id}) > (${sql.placeholder('at')}::timestamptz, ${sql.placeholder('afterId')}::uuid)` : undefined,
+      inTenant
+        ? exists(db.select({ one: sql`1` }).from(roleAssignments)
+          .where(and(eq(roleAssignments.userId, users.id), eq(roleAssignments.tenantId, sql.placeholder('tenantId')))))
+        : undefined
+    ))
+    .orderBy(asc(users.createdAt), asc(users.id))
+    .limit(sql.placeholder('limit'))
+    .prepare(`warden_user_list_${inTenant ? 'tenant' : 'all'}_${withCursor ? 'after' : 'first'}`)))
+
   return {
-    /** Oldest first; the members of `memberOf` only unless it is null; `q` searches email, username and full name. */
+    /**
+     * Oldest first; the members of `memberOf` only unless it is null; `q` searches email,
+     * username and full name. Without `q`: one of four statements prepared once.
+     */
     async list ({ memberOf: tenantId, q, limit, cursor }: PageRequest & { memberOf: string | null, q?: string }): Promise<Page<ListedUser>> {
+      if (q === undefined || q === '') {
+        const after = cursor === undefined ? null : decodeCursor(cursor, 'uuid')
+        const statement = listStatements[(after === null ? 0 : 1) + (tenantId === null ? 0 : 2)]
+        const rows = await statement.execute({ limit: limit + 1, at: after?.at.toISOString(), afterId: after?.id, tenantId })
+        return pageByCreation(rows, limit)
+      }
       const keys = keyset(users.createdAt, users.id, cursor)
       const rows = await db.select(listedUserColumns).from(users)
-        .where(and(
-          keys.where,
-          tenantId === null ? undefined : memberOf(db, tenantId),
-          q === undefined || q === '' ? undefined : userSearch(q)
-        ))
+        .where(and(keys.where, tenantId === null ? undefined : memberOf(db, tenantId), userSearch(q)))
         .orderBy(...keys.orderBy)
         .limit(limit + 1)
       return pageByCreation(rows, limit)

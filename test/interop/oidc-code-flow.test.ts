@@ -4,6 +4,7 @@ import * as client from 'openid-client'
 import { decodeProtectedHeader } from 'jose'
 import { buildListening, loginAdmin, newUser } from '../helper.js'
 import { BrowserSim, formAction, hiddenFields } from '../lib/browser-sim.js'
+import { totpCode } from '../../src/security/totp.js'
 
 /**
  * openid-client v6 (panva's certified relying-party library) as the client of Warden's
@@ -36,10 +37,17 @@ function atHash (accessToken: string): string {
   return digest.subarray(0, 16).toString('base64url')
 }
 
-interface Flow { config: client.Configuration, browser: BrowserSim, user: Awaited<ReturnType<typeof newUser>>, consent: boolean }
+interface Flow {
+  config: client.Configuration
+  browser: BrowserSim
+  user: Awaited<ReturnType<typeof newUser>>
+  consent: boolean
+  /** with TOTP on: the code to type on the second step */
+  otp?: () => string
+}
 
 /** From the authorization URL to the callback URL, as the user's browser goes. */
-async function signIn ({ config, browser, user, consent }: Flow, t: Test, extra: Record<string, string> = {}) {
+async function signIn ({ config, browser, user, consent, otp }: Flow, t: Test, extra: Record<string, string> = {}) {
   const verifier = client.randomPKCECodeVerifier()
   const nonce = client.randomNonce()
   const state = client.randomState()
@@ -63,6 +71,12 @@ async function signIn ({ config, browser, user, consent }: Flow, t: Test, extra:
   t.match(page, /<label for="username">/)
   t.equal(formAction(page), '/signin')
   res = await browser.submit(new URL('/signin', issuer), { ...hiddenFields(page), username: user.username, password: user.password })
+  if (otp !== undefined) {
+    t.equal(res.status, 200, 'two-factor on: the code step')
+    const step = await res.text()
+    t.match(step, /name="otp"/)
+    res = await browser.submit(new URL('/signin', issuer), { ...hiddenFields(step), otp: otp() })
+  }
   if (consent) {
     t.equal(res.status, 200, 'a third-party client: the consent page')
     const consentPage = await res.text()
@@ -88,7 +102,7 @@ async function runFlow (t: Test, flow: Flow) {
   t.equal(claims.aud, config.clientMetadata().client_id)
   t.equal(claims.sub, flow.user.id)
   t.equal(claims.nonce, nonce)
-  t.same(claims.amr, ['pwd'])
+  t.same(claims.amr, flow.otp === undefined ? ['pwd'] : ['pwd', 'otp'])
   t.type(claims.auth_time, 'number')
   t.equal(claims.preferred_username, flow.user.username)
   t.equal(claims.email, flow.user.email)
@@ -163,4 +177,18 @@ t.test('discovery lists the code flow', async t => {
   t.same(meta.response_types_supported, ['code'])
   t.equal(meta.authorization_response_iss_parameter_supported, true)
   t.same(meta.id_token_signing_alg_values_supported, ['ES256'])
+})
+
+t.test('with TOTP on: the sign-in page\'s second step, amr pwd+otp in the ID token', async t => {
+  const registered = await registerClient({ name: 'Partner with 2FA users', type: 'confidential', grantTypes: ['authorization_code', 'refresh_token'] })
+  const config = await client.discovery(new URL(issuer), registered.id, registered.clientSecret!, undefined, insecure)
+  client.enableNonRepudiationChecks(config)
+  const user = await newUser(app)
+  const auth = { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' }
+  const { secret } = await (await fetch(`${issuer}/v1/auth/mfa/totp`, { method: 'POST', headers: { authorization: auth.authorization } })).json() as { secret: string }
+  const enrolledAt = Date.now()
+  const confirmed = await fetch(`${issuer}/v1/auth/mfa/totp/confirm`, { method: 'POST', headers: auth, body: JSON.stringify({ code: totpCode(secret, enrolledAt) }) })
+  t.equal(confirmed.status, 200)
+  // the confirmation spent the current step; the next one is within the accepted skew
+  await runFlow(t, { config, browser: new BrowserSim(), user, consent: true, otp: () => totpCode(secret, enrolledAt + 30_000) })
 })

@@ -295,3 +295,48 @@ t.test('userinfo needs the openid scope', async t => {
   const anonymous = await fetch(`${issuer}/v1/auth/userinfo`)
   t.equal(anonymous.status, 401)
 })
+
+t.test('prompt, max_age and tenant', async t => {
+  const fresh = await registerClient({ name: 'Prompting app' })
+  const browser = new BrowserSim()
+  const first = await signInTo(browser, authorizeUrl(fresh.id))
+  t.ok(first.searchParams.get('code'), 'signed in and allowed once')
+
+  // signed in and allowed: straight back, unless the request says otherwise
+  let res = await browser.go(authorizeUrl(fresh.id))
+  t.equal(res.status, 303)
+  t.ok(new URL(res.headers.get('location')!).searchParams.get('code'), 'no page at all')
+  res = await browser.go(authorizeUrl(fresh.id, { prompt: 'login' }))
+  t.match(res.headers.get('location'), /^\/signin\?/, 'prompt=login: sign in again')
+  res = await browser.go(authorizeUrl(fresh.id, { max_age: '0' }))
+  t.match(res.headers.get('location'), /^\/signin\?/, 'max_age=0: sign in again')
+  res = await browser.go(authorizeUrl(fresh.id, { prompt: 'consent' }))
+  t.equal(res.status, 200, 'prompt=consent: the consent page although allowed before')
+  t.match(await res.text(), /name="decision"/)
+  res = await browser.go(authorizeUrl(fresh.id, { prompt: 'none' }))
+  t.ok(new URL(res.headers.get('location')!).searchParams.get('code'), 'prompt=none: silently, when nothing is needed')
+
+  // a fresh sign-in satisfies prompt=login and max_age, and the consent after it does not loop
+  const again = await signInTo(browser, authorizeUrl(fresh.id, { prompt: 'login consent', max_age: '0' }))
+  t.ok(again.searchParams.get('code'), 'prompt=login consent with max_age=0 ends with a code')
+
+  res = await browser.go(authorizeUrl(fresh.id, { tenant: 'no-such-tenant' }))
+  const refused = new URL(res.headers.get('location')!)
+  t.equal(refused.searchParams.get('error'), 'access_denied', 'not a member of that tenant')
+  t.equal(refused.searchParams.get('iss'), issuer)
+  res = await browser.go(authorizeUrl(fresh.id, { tenant: 'default' }))
+  t.ok(new URL(res.headers.get('location')!).searchParams.get('code'), 'the default tenant')
+
+  // a withdrawn consent is asked again, and the client's sessions for the user end
+  const { code, verifier } = await codeFor(fresh.id, browser)
+  const tokens = await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, { id: fresh.id, secret: fresh.clientSecret! })
+  t.equal(tokens.status, 200)
+  const withdrawn = await fetch(`${issuer}/v1/auth/consents/${fresh.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${user.token}` } })
+  t.equal(withdrawn.status, 204)
+  const me = await fetch(`${issuer}/v1/auth/me`, { headers: { authorization: `Bearer ${tokens.body.access_token}` } })
+  t.equal(me.status, 401, 'the client\'s session ended')
+  res = await browser.go(authorizeUrl(fresh.id))
+  t.equal(res.status, 200, 'the consent page again')
+  const gone = await fetch(`${issuer}/v1/auth/consents/${fresh.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${user.token}` } })
+  t.equal(gone.status, 404)
+})
