@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../lib/package-root.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Eta } from 'eta'
 
@@ -15,7 +16,7 @@ export const CSRF_COOKIE = '__Host-warden_csrf'
 /** how long a browser stays signed in at Warden */
 export const BROWSER_SESSION_SECONDS = 8 * 3600
 
-const views = fileURLToPath(new URL('../../views', import.meta.url))
+const views = join(PACKAGE_ROOT, 'views')
 const eta = new Eta({ views, autoEscape: true, cache: true, autoTrim: false })
 
 const CSRF_FORMAT = /^[A-Za-z0-9_-]{43}$/

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../../lib/package-root.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -7,7 +8,7 @@ import { BROWSER_SESSION_SECONDS, csrfToken, csrfValid, originOf, sendMessage, s
 import { browserSessionOf, continueAuthorization, parseOrAnswer, redirectError } from '../../oauth/flow.js'
 import type { AuthorizationRequest } from '../../oauth/authorization-request.js'
 
-const STYLESHEET = readFileSync(fileURLToPath(new URL('../../../assets/warden.css', import.meta.url)), 'utf8')
+const STYLESHEET = readFileSync(join(PACKAGE_ROOT, 'assets', 'warden.css'), 'utf8')
 
 const Field = (maxLength: number) => Type.Optional(Type.String({ maxLength }))
 const SignInForm = Type.Object({
