@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto'
 import * as OTPAuth from 'otpauth'
-import QRCode from 'qrcode'
 
 /**
  * TOTP (RFC 6238) with `otpauth`, QR codes with `qrcode`: 6 digits, 30-second steps, SHA-1 (what
@@ -23,6 +22,8 @@ export function newTotpSecret (): string {
 /** The otpauth:// URI authenticator apps import, and its QR code as SVG. */
 export async function enrolment (secret: string, label: string): Promise<{ otpauthUri: string, qrSvg: string }> {
   const otpauthUri = totpOf(secret, label).toString()
+  // loaded on the first enrolment: most processes never draw a QR code
+  const { default: QRCode } = await import('qrcode')
   const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
   return { otpauthUri, qrSvg }
 }
