@@ -1,7 +1,7 @@
 import { and, eq, gt } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import type { Db } from '../db/client.js'
-import { clients, revokedTokens, roleAssignments, roles, sessions, tenants, users } from '../db/schema/index.js'
+import { clients, revokedTokens, roleAssignments, roles, sessions, tenants, users, userViewColumns } from '../db/schema/index.js'
 import { compileRoleGraph, EffectiveSet, type RoleGraph, type RoleInput } from '../authz/index.js'
 import type { Principal } from './declaration.js'
 import { loadRoleDefinitions } from '../repositories/roles.js'
@@ -154,15 +154,7 @@ export function createAccessState (db: Db, opts: { maxSubjects?: number } = {}) 
 
   /** The user's own fields, or null if the user no longer exists; cached until a change to the user. */
   const profile = readThrough(profileCache, 'p:', async (userId): Promise<ProfileState | null> => {
-    const [row] = await db.select({
-      id: users.id,
-      email: users.email,
-      username: users.username,
-      fullName: users.fullName,
-      isActive: users.isActive,
-      createdAt: users.createdAt,
-      updatedAt: users.updatedAt
-    }).from(users).where(eq(users.id, userId))
+    const [row] = await db.select(userViewColumns).from(users).where(eq(users.id, userId))
     return row ?? null
   })
 

@@ -32,3 +32,17 @@ export const users = pgTable('users', {
   uniqueIndex('users_username_lower').on(sql`lower(${t.username})`),
   index('users_created_at_id').on(t.createdAt, t.id)
 ])
+
+/**
+ * The columns of a user that the API shows (never the password hash or the credentials
+ * version): what user lists and the cached profile read, so a page of users carries no hashes.
+ */
+export const userViewColumns = {
+  id: users.id,
+  email: users.email,
+  username: users.username,
+  fullName: users.fullName,
+  isActive: users.isActive,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt
+}

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { and, eq, exists, sql, type SQL } from 'drizzle-orm'
 import type { Held } from '../../access/index.js'
 import type { DbOrTx } from '../../db/client.js'
-import { roleAssignments, users } from '../../db/schema/index.js'
+import { roleAssignments, users, userViewColumns } from '../../db/schema/index.js'
 import { Forbidden, NotFound } from '../../errors.js'
 import { findTenant, type Tenant } from '../tenants.js'
 
@@ -50,19 +50,8 @@ export function memberOf (db: DbOrTx, tenantId: string, userId: SQL | typeof use
 
 export type UserRow = typeof users.$inferSelect
 
-/**
- * The columns a user list reads: what the API shows of a user, never the password hash (a list
- * of 100 rows with argon2 hashes and unused columns is several times the garbage per request).
- */
-export const listedUserColumns = {
-  id: users.id,
-  email: users.email,
-  username: users.username,
-  fullName: users.fullName,
-  isActive: users.isActive,
-  createdAt: users.createdAt,
-  updatedAt: users.updatedAt
-}
+/** The columns a user list reads (db/schema/identity.ts). */
+export const listedUserColumns = userViewColumns
 
 /** A user as a list reads it. */
 export type ListedUser = Pick<UserRow, keyof typeof listedUserColumns>
