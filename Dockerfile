@@ -12,6 +12,8 @@ COPY src ./src
 COPY drizzle ./drizzle
 COPY views ./views
 COPY assets ./assets
+# the admin console (Vite + React), built into dist/console and served by Warden at /console
+COPY console ./console
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

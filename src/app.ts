@@ -29,6 +29,7 @@ import metricsPlugin from './plugins/metrics.js'
 import healthRoutes from './routes/health/index.js'
 import wellKnownRoutes from './routes/well-known/index.js'
 import browserPages from './routes/browser/index.js'
+import consoleRoutes from './routes/console/index.js'
 import authRoutes from './routes/auth/index.js'
 import usersRoutes from './routes/users/index.js'
 import rolesRoutes from './routes/roles/index.js'
@@ -132,6 +133,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}) {
   await app.register(healthRoutes)
   await app.register(wellKnownRoutes)
   await app.register(browserPages)
+  await app.register(consoleRoutes)
   await app.register(authRoutes, { prefix: '/v1/auth' })
   await app.register(usersRoutes, { prefix: '/v1/users' })
   await app.register(rolesRoutes, { prefix: '/v1/roles' })

@@ -64,6 +64,84 @@ export interface WardenClient {
   accessToken: () => string | null
   /** uses tokens obtained elsewhere (e.g. the authorization code flow) */
   setTokens: (tokens: { accessToken: string, refreshToken?: string | null, expiresIn: number }) => void
+  /**
+   * The authorization code grant with PKCE (a public client: its client_id, no secret): exchanges
+   * the code that came back to `redirectUri` for tokens and keeps them (without the refresh token
+   * when `keepRefreshToken` is false).
+   */
+  exchangeCode: (code: string, request: Pick<AuthorizationRequest, 'clientId' | 'redirectUri' | 'codeVerifier'>, opts?: { keepRefreshToken?: boolean }) => Promise<TokenResponse>
+  /** forgets the tokens without calling Warden */
+  forget: () => void
+}
+
+/** What an authorization request needs to be finished: keep it (in memory) until the redirect comes back. */
+export interface AuthorizationRequest {
+  /** the URL to send the browser (or a hidden frame, with prompt=none) to */
+  url: string
+  clientId: string
+  redirectUri: string
+  state: string
+  nonce: string
+  codeVerifier: string
+}
+
+const base64url = (bytes: Uint8Array) => {
+  let text = ''
+  for (const b of bytes) text += String.fromCharCode(b)
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+const randomToken = (bytes = 32) => base64url(globalThis.crypto.getRandomValues(new Uint8Array(bytes)))
+
+/**
+ * Starts the authorization code flow with PKCE (RFC 7636, S256) at `/v1/auth/authorize`: a fresh
+ * verifier, state and nonce from the platform's CSPRNG (Web Crypto).
+ */
+export async function startAuthorization (opts: {
+  baseUrl: string
+  clientId: string
+  redirectUri: string
+  /** space-separated; absent: `openid` and every permission the user holds that the client may have */
+  scope?: string
+  prompt?: 'none' | 'login' | 'consent'
+  loginHint?: string
+  tenant?: string
+}): Promise<AuthorizationRequest> {
+  const codeVerifier = randomToken(48)
+  const state = randomToken(24)
+  const nonce = randomToken(24)
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(codeVerifier)))
+  const url = new URL(opts.baseUrl.replace(/\/$/, '') + '/v1/auth/authorize')
+  const q = url.searchParams
+  q.set('response_type', 'code')
+  q.set('client_id', opts.clientId)
+  q.set('redirect_uri', opts.redirectUri)
+  // without scope Warden grants openid and every permission the user holds that the client may have
+  if (opts.scope !== undefined) q.set('scope', opts.scope)
+  q.set('state', state)
+  q.set('nonce', nonce)
+  q.set('code_challenge', base64url(digest))
+  q.set('code_challenge_method', 'S256')
+  if (opts.prompt !== undefined) q.set('prompt', opts.prompt)
+  if (opts.loginHint !== undefined) q.set('login_hint', opts.loginHint)
+  if (opts.tenant !== undefined) q.set('tenant', opts.tenant)
+  return { url: url.toString(), clientId: opts.clientId, redirectUri: opts.redirectUri, state, nonce, codeVerifier }
+}
+
+/**
+ * The authorization response at the redirect URI: the code, once its `state` matches the request's
+ * and its `iss` (RFC 9207) is Warden's; an error answer (e.g. `login_required` after prompt=none)
+ * is thrown as a WardenError with the OAuth error.
+ */
+export function authorizationResponse (location: string | URL, request: Pick<AuthorizationRequest, 'state'>, issuer: string): string {
+  const q = new URL(location).searchParams
+  if (q.get('state') !== request.state) throw new WardenError(400, null, { error: 'invalid_request', error_description: 'the state does not match the request' } as Schemas['OAuthError'])
+  const iss = q.get('iss')
+  if (iss !== null && iss !== issuer.replace(/\/$/, '')) throw new WardenError(400, null, { error: 'invalid_request', error_description: 'the response comes from another issuer' } as Schemas['OAuthError'])
+  const error = q.get('error')
+  if (error !== null) throw new WardenError(400, null, { error, error_description: q.get('error_description') ?? undefined } as Schemas['OAuthError'])
+  const code = q.get('code')
+  if (code === null || code === '') throw new WardenError(400, null, { error: 'invalid_request', error_description: 'no code in the response' } as Schemas['OAuthError'])
+  return code
 }
 
 export function createWardenClient (opts: WardenClientOptions): WardenClient {
@@ -77,7 +155,7 @@ export function createWardenClient (opts: WardenClientOptions): WardenClient {
     return answer
   }
 
-  async function tokenRequest (body: components['schemas']['PasswordGrant'] | components['schemas']['RefreshTokenGrant'] | components['schemas']['ClientCredentialsGrant']): Promise<TokenResponse> {
+  async function tokenRequest (body: components['schemas']['PasswordGrant'] | components['schemas']['RefreshTokenGrant'] | components['schemas']['ClientCredentialsGrant'] | components['schemas']['AuthorizationCodeGrant']): Promise<TokenResponse> {
     const { data, error, response } = await api.POST('/v1/auth/token', {
       body,
       bodySerializer: formUrlEncoded,
@@ -126,6 +204,12 @@ export function createWardenClient (opts: WardenClientOptions): WardenClient {
       tokens = null
       if (!response.ok) throw new WardenError(response.status, (error as Schemas['Problem'] | undefined) ?? null, null)
     },
+    async exchangeCode (code, request, { keepRefreshToken = true } = {}) {
+      const answer = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: request.redirectUri, code_verifier: request.codeVerifier, client_id: request.clientId })
+      keep(keepRefreshToken ? answer : { ...answer, refresh_token: undefined })
+      return answer
+    },
+    forget () { tokens = null },
     accessToken: () => tokens?.access ?? null,
     setTokens ({ accessToken, refreshToken, expiresIn }) {
       tokens = { access: accessToken, refresh: refreshToken ?? null, expiresAt: Date.now() + expiresIn * 1000 }
