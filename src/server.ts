@@ -37,7 +37,10 @@ if (seeded.admin) {
     seeded.admin.password
       ? `  password: ${seeded.admin.password}   (generated; shown only this once)`
       : '  password: the one in WARDEN_ADMIN_PASSWORD',
+    `Admin console: ${config.issuer}/console/   API docs: ${config.issuer}/docs`,
     ''
   ]
   process.stdout.write(lines.join('\n') + '\n')
+} else {
+  process.stdout.write(`Warden: admin console at ${config.issuer}/console/, API docs at ${config.issuer}/docs\n`)
 }

@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'react'
-import { completeSignIn, currentSession, isLoginRequired, onSession, signIn, signOut, silentSignIn, type Session } from './auth'
+import { useEffect, useState, type FormEvent } from 'react'
+import { chosenTenant, completeSignIn, currentSession, isLoginRequired, onSession, signIn, signOut, silentSignIn, type Session } from './auth'
 import { api, call, messageOf, type Schemas } from './api'
 import { Link, navigate, useLocation } from './router'
 import { Users } from './pages/Users'
@@ -54,19 +54,30 @@ export function App () {
     void start()
   }, [])
   if (phase.kind === 'starting') return <main className='center' aria-busy='true'><p>Signing in…</p></main>
-  if (phase.kind === 'signed-out') {
-    return (
-      <main className='center'>
-        <div className='card signin'>
-          <h1>Warden console</h1>
-          <p>Administer users, roles, permissions, tenants, clients and keys.</p>
-          {phase.error !== undefined && <p className='error' role='alert'>{phase.error}</p>}
-          <button type='button' className='primary' onClick={() => { void signIn(location.pathname.startsWith('/console/callback') ? '/console/' : location.pathname + location.search) }}>Sign in</button>
-        </div>
-      </main>
-    )
-  }
+  if (phase.kind === 'signed-out') return <SignIn error={phase.error} />
   return <Shell />
+}
+
+function SignIn ({ error }: { error?: string }) {
+  const [tenant, setTenant] = useState(chosenTenant() ?? '')
+  const submit = (e: FormEvent) => {
+    e.preventDefault()
+    void signIn(location.pathname.startsWith('/console/callback') ? '/console/' : location.pathname + location.search, tenant.trim())
+  }
+  return (
+    <main className='center'>
+      <form className='card signin' onSubmit={submit}>
+        <h1>Warden console</h1>
+        <p>Administer users, roles, permissions, tenants, clients and keys.</p>
+        {error !== undefined && <p className='error' role='alert'>{error}</p>}
+        <label className='field'>
+          <span>Tenant (optional: slug or id; empty for your first tenant)</span>
+          <input name='tenant' value={tenant} onChange={e => setTenant(e.target.value)} autoComplete='organization' />
+        </label>
+        <p><button type='submit' className='primary'>Sign in</button></p>
+      </form>
+    </main>
+  )
 }
 
 function Shell () {

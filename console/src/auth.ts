@@ -13,6 +13,9 @@ import { config, postLogoutRedirectUri, redirectUri } from './config'
 export const warden = createWardenClient({ baseUrl: config.issuer })
 
 const PENDING = 'warden-console:pending'
+/** the tenant the administrator signed in to (a slug or id they typed; not a secret), for the silent renewals */
+const TENANT = 'warden-console:tenant'
+export const chosenTenant = () => sessionStorage.getItem(TENANT) ?? undefined
 const SILENT_TIMEOUT_MS = 15_000
 
 export interface Session {
@@ -61,8 +64,10 @@ function scheduleRenewal (expiresIn: number) {
 }
 
 /** A top-level redirect to Warden's sign-in page; comes back to /console/callback. */
-export async function signIn (returnTo = location.pathname + location.search): Promise<never> {
-  const request = await startAuthorization({ baseUrl: config.issuer, clientId: config.clientId, redirectUri })
+export async function signIn (returnTo = location.pathname + location.search, tenant?: string): Promise<never> {
+  if (tenant !== undefined && tenant !== '') sessionStorage.setItem(TENANT, tenant)
+  else sessionStorage.removeItem(TENANT)
+  const request = await startAuthorization({ baseUrl: config.issuer, clientId: config.clientId, redirectUri, ...(tenant !== undefined && tenant !== '' ? { tenant } : {}) })
   sessionStorage.setItem(PENDING, JSON.stringify({ request, returnTo }))
   location.assign(request.url)
   return await new Promise<never>(() => {})
@@ -83,7 +88,8 @@ export async function completeSignIn (): Promise<string> {
  * Rejects with WardenError `login_required` when the browser has no session at Warden.
  */
 export async function silentSignIn (): Promise<Session> {
-  const request = await startAuthorization({ baseUrl: config.issuer, clientId: config.clientId, redirectUri, prompt: 'none' })
+  const tenant = chosenTenant()
+  const request = await startAuthorization({ baseUrl: config.issuer, clientId: config.clientId, redirectUri, prompt: 'none', ...(tenant !== undefined ? { tenant } : {}) })
   const frame = document.createElement('iframe')
   frame.title = 'silent sign-in'
   frame.hidden = true
