@@ -58,3 +58,15 @@ export {
   type Requirement,
   type RequirementDeclaration
 } from './decide.js'
+export {
+  EffectTally,
+  Holdings,
+  applyRoleChange,
+  concreteExpander,
+  diffSubject,
+  rolesReaching,
+  type Effect,
+  type RoleChange,
+  type SubjectEffects,
+  type SubjectInputs
+} from './what-if.js'

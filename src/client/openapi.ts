@@ -936,6 +936,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/authz/what-if": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The effect of a change before it is made
+         * @description Who would gain and who would lose which permission (concrete catalog names, wildcards expanded) if the change were made, computed as GET /v1/users/{id}/permissions would answer before and after: conditional grants count, expired assignments do not. A permission gained or lost globally is reported once with `tenant: null`, a tenant's only when it is not held globally. The change is refused as the route that makes it refuses it (400, 404, 409). Nothing is written. A tenant-scoped caller (or `tenant` on a role change) sees that tenant's members and that tenant only.
+         */
+        post: operations["whatIf"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -1637,6 +1657,58 @@ export interface components {
             items: components["schemas"]["Subject"][];
             /** @description pass as `cursor` for the next page; null on the last page */
             nextCursor: string | null;
+        };
+        /** @description One proposed change; which fields it needs depends on `kind` */
+        WhatIfChange: {
+            /** @description the change, as the route that makes it: grant/revoke `PUT`/`DELETE /v1/roles/{role}/permissions/{permission}`, inherit/uninherit a parent added to or removed from the role's `inherits`, assign/unassign `PUT`/`DELETE /v1/users/{user}/roles/{role}`, delete-role `DELETE /v1/roles/{role}` */
+            kind: "grant" | "revoke" | "inherit" | "uninherit" | "assign" | "unassign" | "delete-role";
+            /** @description the role changed, assigned or unassigned */
+            role: string;
+            /** @description grant, revoke: the permission */
+            permission?: string;
+            /** @description inherit, uninherit: the parent role */
+            parent?: string;
+            /**
+             * Format: uuid
+             * @description assign, unassign: the user
+             */
+            user?: string;
+            /** @description tenant id or slug. assign, unassign: the assignment's tenant, as the assignment routes take it (absent: global, or the caller's tenant when they are tenant-scoped). Role changes: report only that tenant */
+            tenant?: string;
+            /** @description assign: the assignment's expiry; must be in the future */
+            expiresAt?: string | null;
+            condition?: components["schemas"]["Condition"];
+        };
+        WhatIfRequest: {
+            change: components["schemas"]["WhatIfChange"];
+            /** @description most items listed in `gained` and in `lost` (default 100); the counts are exact regardless */
+            limit?: number;
+        };
+        /** @description A permission a user gains or loses in a tenant, or globally */
+        WhatIfEffect: {
+            subject: {
+                /** Format: uuid */
+                id: string;
+                username: string;
+            };
+            /** @description tenant id; null: held globally (every tenant) */
+            tenant: string | null;
+            /**
+             * @description a concrete permission of the catalog (wildcard grants are expanded)
+             * @example posts:update
+             */
+            permission: string;
+        };
+        WhatIfEffects: {
+            /** @description exact */
+            count: number;
+            /** @description the first `limit`, by user id, then global before tenants, then permission */
+            items: components["schemas"]["WhatIfEffect"][];
+        };
+        /** @description The effect of a proposed change; nothing was written */
+        WhatIfResult: {
+            gained: components["schemas"]["WhatIfEffects"];
+            lost: components["schemas"]["WhatIfEffects"];
         };
         /** @description A post of the example protected resource */
         Post: {
@@ -6733,6 +6805,111 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    whatIf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatIfRequest"];
+            };
+        };
+        responses: {
+            /** @description The effect of a proposed change; nothing was written */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfResult"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_FAILED, with `errors`), or a request the operation refuses */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED); see WWW-Authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token does not carry what the operation needs (FORBIDDEN, INSUFFICIENT_SCOPE) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The content type is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

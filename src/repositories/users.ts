@@ -1,4 +1,5 @@
 import { and, asc, eq, exists, gt, ilike, inArray, isNotNull, isNull, ne, or, sql, type SQL } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/pg-core'
 import type { Db, DbOrTx } from '../db/client.js'
 import { roleAssignments, roles, sessions, users } from '../db/schema/index.js'
 import { listedUserColumns, memberOf, type ListedUser, type UserRow } from '../services/admin/scope.js'
@@ -7,6 +8,9 @@ import { defaultTenant, findTenant, type Tenant } from './tenants.js'
 import { keyset, pageByCreation, type Page, type PageRequest } from './paging.js'
 import { decodeCursor } from '../lib/cursor.js'
 import { repositoryPlugin } from './plugin.js'
+
+/** role_assignments once more, for a membership test inside a query of role_assignments */
+const membership = alias(roleAssignments, 'membership')
 
 export type AssignmentRow = typeof roleAssignments.$inferSelect
 
@@ -66,6 +70,13 @@ async function loginTenant (db: Db, userId: string, requested: string | undefine
     .orderBy(asc(roleAssignments.createdAt)).limit(1)
   if (first?.tenantId) return findTenant(db, first.tenantId)
   return defaultTenant(db)
+}
+
+/** An assignment as the engine reads it: role name, tenant (null: global), expiry in epoch ms. */
+export interface CurrentAssignment {
+  role: string
+  tenantId: string | null
+  expiresAt: number | null
 }
 
 /** A user found by a login name: what the password grant checks. */
@@ -311,6 +322,53 @@ export function createUsersRepository (db: Db) {
         .groupBy(users.id)
         .orderBy(asc(users.id))
         .limit(limit)
+    },
+
+    /**
+     * Ids of the users holding one of the roles (ids) by an assignment that has not expired at
+     * `now`, in id order after `after`, up to `limit`: a page of the subjects a change to those
+     * roles can affect. With `tenantId`: only assignments that apply there (global or in it), and
+     * only members of that tenant (users with an assignment in it).
+     */
+    async holdersOfRoles ({ roleIds, tenantId, after, limit, now }: { roleIds: string[], tenantId: string | null, after: string | null, limit: number, now: Date }): Promise<string[]> {
+      if (roleIds.length === 0) return []
+      const rows = await db.selectDistinct({ userId: roleAssignments.userId }).from(roleAssignments)
+        .where(and(
+          inArray(roleAssignments.roleId, roleIds),
+          or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, now)),
+          after === null ? undefined : gt(roleAssignments.userId, after),
+          tenantId === null ? undefined : or(isNull(roleAssignments.tenantId), eq(roleAssignments.tenantId, tenantId)),
+          tenantId === null
+            ? undefined
+            : exists(db.select({ one: sql`1` }).from(membership)
+              .where(and(eq(membership.userId, roleAssignments.userId), eq(membership.tenantId, tenantId))))
+        ))
+        .orderBy(asc(roleAssignments.userId))
+        .limit(limit)
+      return rows.map(r => r.userId)
+    },
+
+    /** The assignments of these users that have not expired at `now`, with role names, by user id. */
+    async currentAssignments (userIds: readonly string[], now: Date): Promise<Map<string, CurrentAssignment[]>> {
+      const byUser = new Map<string, CurrentAssignment[]>(userIds.map(id => [id, []]))
+      if (userIds.length === 0) return byUser
+      const rows = await db.select({
+        userId: roleAssignments.userId,
+        role: roles.name,
+        tenantId: roleAssignments.tenantId,
+        expiresAt: roleAssignments.expiresAt
+      }).from(roleAssignments)
+        .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
+        .where(and(inArray(roleAssignments.userId, [...userIds]), or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, now))))
+      for (const r of rows) byUser.get(r.userId)?.push({ role: r.role, tenantId: r.tenantId, expiresAt: r.expiresAt?.getTime() ?? null })
+      return byUser
+    },
+
+    /** The usernames of these users, by id (users that are gone are absent). */
+    async usernames (ids: readonly string[]): Promise<Map<string, string>> {
+      if (ids.length === 0) return new Map()
+      const rows = await db.select({ id: users.id, username: users.username }).from(users).where(inArray(users.id, [...ids]))
+      return new Map(rows.map(r => [r.id, r.username]))
     },
 
     /** Whether there was such an assignment to remove. */

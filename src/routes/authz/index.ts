@@ -13,6 +13,7 @@ import {
   CheckBatchResultSchema, CheckBatchSchema, CheckSchema, DecisionSchema, SubjectPageSchema, SubjectsQuerySchema,
   type Check, type DecisionAnswer
 } from '../../schemas/authz.js'
+import whatIfRoutes from './what-if.js'
 
 const TAGS = ['authz']
 const CHECK_OTHERS = 'authz:check'
@@ -252,6 +253,8 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
     const last = items[items.length - 1]
     return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(new Date(0), last.id) : null }
   })
+
+  await app.register(whatIfRoutes)
 }
 
 export default authzRoutes

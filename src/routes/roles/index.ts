@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import { isValidPermissionName, validateCondition, wouldCreateCycle, type Condition } from '../../authz/index.js'
-import { BadRequest, Conflict, InvalidCondition, NotFound } from '../../errors.js'
+import { isValidPermissionName } from '../../authz/index.js'
+import { BadRequest, Conflict, NotFound } from '../../errors.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../../lib/db-errors.js'
 import type { LockedGraph } from '../../repositories/roles.js'
 import {
@@ -10,9 +10,10 @@ import {
 } from '../../schemas/admin.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors, withConflict, withNotFound } from '../../schemas/common.js'
 import { addedGrants, assertMayGrant, grantsOfRole, type GrantRequirement } from '../../services/admin/escalation.js'
+import { parseCondition } from '../../services/admin/conditions.js'
 import { emptyBodyAsObject } from '../../services/admin/optional-body.js'
 import {
-  changeRole, compileDefinitions, refuseUnknownPermissions, roleView, type RoleDefinition
+  assertParents, changeRole, compileDefinitions, refuseUnknownPermissions, roleView, type RoleDefinition
 } from '../../services/admin/roles.js'
 import { heldIn, type Held } from '../../services/admin/scope.js'
 import { ref } from '../../schemas/registry.js'
@@ -40,13 +41,6 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
     refuseUnknownPermissions(await graph.unknownPermissions(names))
   }
 
-  function assertParents (defs: ReadonlyMap<string, RoleDefinition>, name: string, parents: readonly string[]) {
-    const cycle = wouldCreateCycle([...defs.values()], name, parents)
-    if (cycle !== null) throw new Conflict(`role inheritance cycle: ${cycle.join(' -> ')}`)
-    const unknown = parents.filter(p => !defs.has(p))
-    if (unknown.length > 0) throw new BadRequest(`unknown role: ${unknown.join(', ')}`)
-  }
-
   /**
    * The change from `current` (null: a new role) to `next` is allowed only if the caller holds
    * every grant the role has now and every grant it would gain. Roles inheriting from it gain
@@ -69,17 +63,6 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async app => {
   /** Users holding the role: their cached assignments name it, so a rename or delete must drop them. */
   async function holdersOf (graph: LockedGraph, role: RoleDefinition): Promise<Change[]> {
     return (await graph.holders(role)).map(changed.user)
-  }
-
-  function parseCondition (json: unknown): Condition | null {
-    if (json === undefined || json === null) return null
-    const result = validateCondition(json)
-    if (!result.ok) {
-      throw Object.assign(new InvalidCondition('invalid condition: ' + result.errors.map(e => `${e.path || '(root)'} ${e.message}`).join('; ')), {
-        errors: result.errors.map(e => ({ path: `body/condition${e.path}`, message: e.message }))
-      })
-    }
-    return result.condition
   }
 
   app.get('/', {

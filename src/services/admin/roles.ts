@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { compileRoleGraph, type Condition, type RoleGraph } from '../../authz/index.js'
-import { BadRequest, NotFound } from '../../errors.js'
+import { compileRoleGraph, wouldCreateCycle, type Condition, type RoleGraph } from '../../authz/index.js'
+import { BadRequest, Conflict, NotFound } from '../../errors.js'
 import type { LockedGraph, RoleDefinition } from '../../repositories/roles.js'
 import type { Role } from '../../schemas/admin.js'
 import { grantsOfRole, type GrantRequirement } from './escalation.js'
@@ -31,6 +31,14 @@ export function changeRole<T> (app: FastifyInstance, name: string, fn: (role: Ro
 /** 400 naming the permissions the catalog does not have. */
 export function refuseUnknownPermissions (unknown: readonly string[]): void {
   if (unknown.length > 0) throw new BadRequest(`unknown permission: ${unknown.join(', ')}`)
+}
+
+/** 409 if giving role `name` these parents would close an inheritance cycle, 400 for a parent that is not a role. */
+export function assertParents (defs: ReadonlyMap<string, Pick<RoleDefinition, 'name' | 'parents'>>, name: string, parents: readonly string[]): void {
+  const cycle = wouldCreateCycle([...defs.values()], name, parents)
+  if (cycle !== null) throw new Conflict(`role inheritance cycle: ${cycle.join(' -> ')}`)
+  const unknown = parents.filter(p => !defs.has(p))
+  if (unknown.length > 0) throw new BadRequest(`unknown role: ${unknown.join(', ')}`)
 }
 
 /** The API shape: unconditional grants in `permissions`, conditional ones in `grants`. */
