@@ -179,15 +179,18 @@ export function diffSubject (subject: SubjectInputs, before: Holdings, after: Ho
   return { gained, lost }
 }
 
-/** An exact count of effects with the first `limit` of them kept. */
+/** An exact count of effects, and of the subjects they are of, with the first `limit` of them kept. */
 export class EffectTally {
   count = 0
+  /** subjects with at least one effect (add() is called once per subject) */
+  subjects = 0
   readonly items: Effect[] = []
 
   constructor (readonly limit: number) {}
 
   add (effects: readonly Effect[]): void {
     this.count += effects.length
+    if (effects.length > 0) this.subjects++
     for (const e of effects) {
       if (this.items.length >= this.limit) break
       this.items.push(e)

@@ -1700,8 +1700,10 @@ export interface components {
             permission: string;
         };
         WhatIfEffects: {
-            /** @description exact */
+            /** @description exact: how many (subject, tenant, permission) effects */
             count: number;
+            /** @description exact: how many people have at least one of them */
+            subjects: number;
             /** @description the first `limit`, by user id, then global before tenants, then permission */
             items: components["schemas"]["WhatIfEffect"][];
         };

@@ -112,7 +112,8 @@ export const WhatIfEffectSchema = named('WhatIfEffect', Type.Object({
 export type WhatIfEffect = Static<typeof WhatIfEffectSchema>
 
 export const WhatIfEffectsSchema = named('WhatIfEffects', Type.Object({
-  count: Type.Integer({ minimum: 0, description: 'exact' }),
+  count: Type.Integer({ minimum: 0, description: 'exact: how many (subject, tenant, permission) effects' }),
+  subjects: Type.Integer({ minimum: 0, description: 'exact: how many people have at least one of them' }),
   items: Type.Array(ref(WhatIfEffectSchema), { description: 'the first `limit`, by user id, then global before tenants, then permission' })
 }))
 

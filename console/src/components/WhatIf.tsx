@@ -3,19 +3,17 @@
  * grant, inheritance or assignment change is confirmed. The engine computes it without writing.
  */
 import { useEffect, useRef, useState } from 'react'
-import type { paths } from 'warden/client'
-import { api, call } from '../api'
+import { api, call, type Schemas } from '../api'
 import { ErrorNote, useAction } from './ui'
 
-type WhatIfBody = NonNullable<paths['/v1/authz/what-if']['post']['requestBody']>['content']['application/json']
-export type WhatIfChange = WhatIfBody['change']
-type WhatIfAnswer = paths['/v1/authz/what-if']['post']['responses'][200]['content']['application/json']
+export type WhatIfChange = Schemas['WhatIfChange']
+type WhatIfAnswer = Schemas['WhatIfResult']
 
 const PREVIEW_ITEMS = 10
 
 const people = (n: number) => n === 1 ? '1 person' : `${n} people`
 
-function distinctPeople (items: WhatIfAnswer['gained']['items']): string[] {
+function distinctPeople (items: Schemas['WhatIfEffect'][]): string[] {
   return [...new Set(items.map(i => i.subject.username))]
 }
 
@@ -33,7 +31,7 @@ export function WhatIfConfirm ({ title, change, confirmLabel, onConfirm, onClose
   useEffect(() => {
     dialog.current?.showModal()
     let live = true
-    call(api.POST('/v1/authz/what-if' as never, { body: { change, limit: PREVIEW_ITEMS } } as never) as Promise<{ data?: WhatIfAnswer, error?: unknown, response: Response }>)
+    call(api.POST('/v1/authz/what-if', { body: { change, limit: PREVIEW_ITEMS } }))
       .then(p => { if (live) setPreview(p) }, e => { if (live) setPreviewError(e) })
     return () => { live = false }
   }, [JSON.stringify(change)])
@@ -47,13 +45,11 @@ export function WhatIfConfirm ({ title, change, confirmLabel, onConfirm, onClose
       {preview !== null && (
         <div aria-live='polite'>
           <p className='whatif-summary' data-testid='whatif-summary'>
-            <strong data-testid='whatif-gained'>{preview.gained.count}</strong> permission{preview.gained.count === 1 ? '' : 's'} gained
-            {' '}({people(new Set(preview.gained.items.map(i => i.subject.id)).size)}{preview.gained.count > preview.gained.items.length ? ' or more' : ''}),
-            {' '}<strong data-testid='whatif-lost'>{preview.lost.count}</strong> lost
-            {' '}({people(new Set(preview.lost.items.map(i => i.subject.id)).size)}{preview.lost.count > preview.lost.items.length ? ' or more' : ''})
+            <strong data-testid='whatif-gaining'>{people(preview.gained.subjects)}</strong> gain, <strong data-testid='whatif-losing'>{people(preview.lost.subjects)}</strong> lose
+            <span className='muted'> (<span data-testid='whatif-gained'>{preview.gained.count}</span> permission{preview.gained.count === 1 ? '' : 's'} gained, <span data-testid='whatif-lost'>{preview.lost.count}</span> lost, counted per tenant)</span>
           </p>
-          {gainedPeople.length > 0 && <p>Gain: {gainedPeople.join(', ')}</p>}
-          {lostPeople.length > 0 && <p>Lose: {lostPeople.join(', ')}</p>}
+          {gainedPeople.length > 0 && <p>Gain: {gainedPeople.join(', ')}{preview.gained.subjects > gainedPeople.length ? ` and ${preview.gained.subjects - gainedPeople.length} more` : ''}</p>}
+          {lostPeople.length > 0 && <p>Lose: {lostPeople.join(', ')}{preview.lost.subjects > lostPeople.length ? ` and ${preview.lost.subjects - lostPeople.length} more` : ''}</p>}
           {(preview.gained.items.length > 0 || preview.lost.items.length > 0) && (
             <table aria-label='Effect of the change'>
               <thead><tr><th scope='col'>Who</th><th scope='col'>Permission</th><th scope='col'>Tenant</th><th scope='col'>Effect</th></tr></thead>

@@ -48,7 +48,7 @@ export function RoleDetail ({ name }: { name: string }) {
     const condition = check.value
     setPending({
       title: `Grant ${permission} to ${role.name}${condition !== undefined ? ' with a condition' : ''}?`,
-      change: { kind: 'grant', role: role.name, permission, ...(condition !== undefined ? { condition } : {}) } as WhatIfChange,
+      change: { kind: 'grant', role: role.name, permission, ...(condition !== undefined ? { condition: condition as Schemas['Condition'] } : {}) },
       confirm: 'Grant',
       run: async () => {
         await call(api.PUT('/v1/roles/{name}/permissions/{permission}', { params: { path: { ...path, permission } }, body: condition !== undefined ? { condition: condition as Schemas['Condition'] } : {} }))
@@ -59,7 +59,7 @@ export function RoleDetail ({ name }: { name: string }) {
   }
   const revoke = (permission: string) => setPending({
     title: `Revoke ${permission} from ${role.name}?`,
-    change: { kind: 'revoke', role: role.name, permission } as WhatIfChange,
+    change: { kind: 'revoke', role: role.name, permission },
     confirm: 'Revoke',
     run: async () => { await call(api.DELETE('/v1/roles/{name}/permissions/{permission}', { params: { path: { ...path, permission } } })); loaded.reload() }
   })
@@ -68,20 +68,20 @@ export function RoleDetail ({ name }: { name: string }) {
     const p = parent.trim()
     setPending({
       title: `Make ${role.name} inherit ${p}?`,
-      change: { kind: 'inherit', role: role.name, parent: p } as WhatIfChange,
+      change: { kind: 'inherit', role: role.name, parent: p },
       confirm: 'Inherit',
       run: async () => { await call(api.PATCH('/v1/roles/{name}', { params: { path }, body: { inherits: [...role.inherits, p] } })); setParent(''); loaded.reload() }
     })
   }
   const uninherit = (p: string) => setPending({
     title: `Stop ${role.name} inheriting ${p}?`,
-    change: { kind: 'uninherit', role: role.name, parent: p } as WhatIfChange,
+    change: { kind: 'uninherit', role: role.name, parent: p },
     confirm: 'Remove',
     run: async () => { await call(api.PATCH('/v1/roles/{name}', { params: { path }, body: { inherits: role.inherits.filter(x => x !== p) } })); loaded.reload() }
   })
   const remove = () => setPending({
     title: `Delete the role ${role.name}?`,
-    change: { kind: 'delete-role', role: role.name } as WhatIfChange,
+    change: { kind: 'delete-role', role: role.name },
     confirm: 'Delete role',
     run: async () => { await call(api.DELETE('/v1/roles/{name}', { params: { path } })); navigate('/console/roles') }
   })

@@ -66,7 +66,7 @@ function Assignments ({ userId, username }: { userId: string, username: string }
     const role = form.role.trim()
     setPending({
       title: `Assign ${role} to ${username}${tenant !== undefined ? ` in ${tenant}` : ''}?`,
-      change: { kind: 'assign', role, user: userId, ...(tenant !== undefined ? { tenant } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) } as WhatIfChange,
+      change: { kind: 'assign', role, user: userId, ...(tenant !== undefined ? { tenant } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) },
       confirm: 'Assign',
       run: async () => {
         await call(api.PUT('/v1/users/{id}/roles/{role}', { params: { path: { id: userId, role } }, body: { ...(tenant !== undefined ? { tenant } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) } }))
@@ -77,7 +77,7 @@ function Assignments ({ userId, username }: { userId: string, username: string }
   }
   const unassign = (a: Schemas['Assignment']) => setPending({
     title: `Remove ${a.role} from ${username}${a.tenant !== null ? ' in this tenant' : ' (global)'}?`,
-    change: { kind: 'unassign', role: a.role, user: userId, ...(a.tenant !== null ? { tenant: a.tenant } : {}) } as WhatIfChange,
+    change: { kind: 'unassign', role: a.role, user: userId, ...(a.tenant !== null ? { tenant: a.tenant } : {}) },
     confirm: 'Remove',
     run: async () => {
       await call(api.DELETE('/v1/users/{id}/roles/{role}', { params: { path: { id: userId, role: a.role }, query: a.tenant !== null ? { tenant: a.tenant } : {} } }))

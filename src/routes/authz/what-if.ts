@@ -180,8 +180,8 @@ const whatIfRoutes: FastifyPluginAsyncTypebox = async app => {
     const usernames = await app.usersRepository.usernames([...new Set([...gained.items, ...lost.items].map(e => e.subjectId))])
     const item = (e: Effect): WhatIfEffect => ({ subject: { id: e.subjectId, username: usernames.get(e.subjectId) ?? '' }, tenant: e.tenantId, permission: e.permission })
     const result: WhatIfResult = {
-      gained: { count: gained.count, items: gained.items.map(item) },
-      lost: { count: lost.count, items: lost.items.map(item) }
+      gained: { count: gained.count, subjects: gained.subjects, items: gained.items.map(item) },
+      lost: { count: lost.count, subjects: lost.subjects, items: lost.items.map(item) }
     }
     return result
   })
