@@ -4,14 +4,20 @@
  * a fresh object). In process (app.inject), on a fresh database: `pglite` or a PostgreSQL URL.
  * An operation of the document without a request here is listed as not measured, so a new
  * route shows up in the table. Audit events are written in batches off the request path; the
- * batch is flushed before each count, and what a request itself runs is counted.
+ * batch is flushed before each count, and what a request itself runs is counted. The browser
+ * navigations (authorize, end-session) are sent with a browser session's cookie and must answer
+ * their redirect, with the Location expected.
  * Prints one JSON line: QueryCountResult.
  */
+import { createHash, randomBytes } from 'node:crypto'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { BUILT_IN_CLIENTS } from '../../src/db/seed.js'
+import { totpCode } from '../../src/security/totp.js'
 import { openCountingDatabase } from '../lib/counting-db.js'
 
-export interface QueryCountRow { operationId: string, method: string, path: string, status: number, queries: number, kind: 'read' | 'write' }
+/** `expect`: the status the request must answer when that is not a 2xx (a browser navigation's redirect). */
+export interface QueryCountRow { operationId: string, method: string, path: string, status: number, queries: number, kind: 'read' | 'write', expect?: number }
 export interface QueryCountResult { backend: string, rows: QueryCountRow[], notMeasured: string[] }
 
 const target = process.argv[2] ?? 'pglite'
@@ -74,8 +80,91 @@ const client = await json({ method: 'POST', url: '/v1/clients', headers: A, payl
 const post = await json({ method: 'POST', url: '/v1/posts', headers: U, payload: { title: 'Q', content: 'q' } })
 await json({ method: 'PUT', url: `/v1/users/${alice.id}/roles/${role.name}`, headers: A, payload: {} })
 
+// browser sign-in (authorization code flow, end-session, consents): a cookie jar over app.inject
+const ISSUER = config.issuer
+const CONSOLE = { id: BUILT_IN_CLIENTS.console.id, redirect: ISSUER + BUILT_IN_CLIENTS.console.redirect, postLogout: ISSUER + BUILT_IN_CLIENTS.console.postLogout }
+const PARTNER_REDIRECT = 'https://partner.example/callback'
+class Browser {
+  readonly jar = new Map<string, string>()
+  cookie (): Record<string, string> {
+    return this.jar.size === 0 ? {} : { cookie: [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ') }
+  }
+
+  async go (req: Req) {
+    const res = await send({ ...req, headers: { ...req.headers, ...this.cookie() } })
+    for (const c of res.cookies as Array<{ name: string, value: string, maxAge?: number, expires?: Date }>) {
+      if (c.value === '' || c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() <= Date.now())) this.jar.delete(c.name)
+      else this.jar.set(c.name, c.value)
+    }
+    return res
+  }
+
+  async submit (url: string, fields: Record<string, string>) {
+    const { payload, ...headers } = form(fields)
+    return this.go({ method: 'POST', url, headers, payload })
+  }
+}
+const unescapeHtml = (s: string) => s.replace(/&(amp|lt|gt|quot|#39|#x27);/g, m => ({ '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'" })[m]!)
+/** The hidden inputs of a page's forms. */
+const hiddenFields = (html: string) => Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(m => [unescapeHtml(m[1]), unescapeHtml(m[2])]))
+const expectStatus = (what: string, res: { statusCode: number, body: string }, status: number) => {
+  if (res.statusCode !== status) throw new Error(`${what}: ${res.statusCode} (expected ${status}) ${res.body.slice(0, 300)}`)
+}
+/** A browser signed in to Warden through the sign-in page (no authorization request). */
+async function signIn (u: { username: string, password: string }) {
+  const browser = new Browser()
+  const page = await browser.go({ method: 'GET', url: '/signin' })
+  expectStatus('sign-in page', page, 200)
+  const res = await browser.submit('/signin', { ...hiddenFields(page.body), username: u.username, password: u.password })
+  expectStatus('sign-in', res, 200)
+  if (!browser.jar.has('__Host-warden_session')) throw new Error('sign-in: no session cookie')
+  return browser
+}
+const pkce = () => {
+  const verifier = randomBytes(32).toString('base64url')
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
+}
+const authorizeUrl = (clientId: string, redirectUri: string, scope: string, challenge: string) => '/v1/auth/authorize?' + new URLSearchParams({
+  response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope, state: 'q-state', nonce: 'q-nonce', code_challenge: challenge, code_challenge_method: 'S256'
+}).toString()
+/** An authorization code through the browser's session, allowing the consent page when the client asks. */
+async function codeFor (browser: Browser, clientId: string, redirectUri: string, scope: string) {
+  const { verifier, challenge } = pkce()
+  let res = await browser.go({ method: 'GET', url: authorizeUrl(clientId, redirectUri, scope, challenge) })
+  if (res.statusCode === 200) res = await browser.submit('/consent', { ...hiddenFields(res.body), decision: 'allow' })
+  expectStatus('authorize', res, 303)
+  const code = new URL(res.headers.location as string).searchParams.get('code')
+  if (code === null) throw new Error(`authorize: no code in ${String(res.headers.location)}`)
+  return { code, verifier }
+}
+/** The console's (public client) tokens for the browser's user: an ID token and an access token with openid. */
+async function consoleTokens (browser: Browser) {
+  const { code, verifier } = await codeFor(browser, CONSOLE.id, CONSOLE.redirect, 'openid profile email')
+  const tokens = await token({ grant_type: 'authorization_code', code, redirect_uri: CONSOLE.redirect, code_verifier: verifier, client_id: CONSOLE.id }) as { access_token: string, id_token?: string }
+  if (tokens.id_token === undefined) throw new Error('code exchange: no id_token')
+  return tokens as { access_token: string, id_token: string }
+}
+const partner = await json({ method: 'POST', url: '/v1/clients', headers: A, payload: { name: fresh('partner'), scopes: ['posts:read'], grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [PARTNER_REDIRECT] } }) as { id: string, clientSecret: string }
+/** The user allows the third-party client and it redeems the code: a consent and a session it holds. */
+async function consentTo (browser: Browser) {
+  const { code, verifier } = await codeFor(browser, partner.id, PARTNER_REDIRECT, 'openid posts:read')
+  const { payload, ...headers } = form({ grant_type: 'authorization_code', code, redirect_uri: PARTNER_REDIRECT, code_verifier: verifier })
+  const res = await send({ method: 'POST', url: '/v1/auth/token', headers: { ...headers, authorization: 'Basic ' + Buffer.from(`${partner.id}:${partner.clientSecret}`).toString('base64') }, payload })
+  expectStatus('partner code exchange', res, 200)
+}
+const aliceBrowser = await signIn(alice)
+const aliceOidc = await consoleTokens(aliceBrowser)
+await consentTo(aliceBrowser)
+/** A fresh user with a pending TOTP enrolment, and its secret. */
+async function enrolled () {
+  const u = await newUser()
+  const { secret } = await json({ method: 'POST', url: '/v1/auth/mfa/totp', headers: bearer(u.tokens.access_token) }) as { secret: string }
+  return { ...u, secret }
+}
+const endSessionUrl = (params: Record<string, string>) => '/v1/auth/end-session?' + new URLSearchParams({ post_logout_redirect_uri: CONSOLE.postLogout, state: 'q-state', ...params }).toString()
+
 /** One request per operation: reads are repeated (warm), writes get a fresh object each time. */
-const requests: Record<string, { kind: 'read' | 'write', make: () => Promise<Req> }> = {
+const requests: Record<string, { kind: 'read' | 'write', make: () => Promise<Req>, expect?: number, location?: string }> = {
   healthz: { kind: 'read', make: async () => ({ method: 'GET', url: '/healthz' }) },
   readyz: { kind: 'read', make: async () => ({ method: 'GET', url: '/readyz' }) },
   jwks: { kind: 'read', make: async () => ({ method: 'GET', url: '/.well-known/jwks.json' }) },
@@ -103,8 +192,42 @@ const requests: Record<string, { kind: 'read' | 'write', make: () => Promise<Req
   checkPermission: { kind: 'read', make: async () => ({ method: 'POST', url: '/v1/authz/check', headers: U, payload: { permission: 'posts:read' } }) },
   checkPermissions: { kind: 'read', make: async () => ({ method: 'POST', url: '/v1/authz/check-batch', headers: U, payload: { checks: Array.from({ length: 100 }, () => ({ permission: 'posts:read' })) } }) },
   listPermissionSubjects: { kind: 'read', make: async () => ({ method: 'GET', url: '/v1/authz/subjects?permission=posts:read&limit=20', headers: A }) },
+  userinfo: { kind: 'read', make: async () => ({ method: 'GET', url: '/v1/auth/userinfo', headers: bearer(aliceOidc.access_token) }), expect: 200 },
+  userinfoPost: { kind: 'read', make: async () => ({ method: 'POST', url: '/v1/auth/userinfo', headers: bearer(aliceOidc.access_token) }), expect: 200 },
+  listConsents: { kind: 'read', make: async () => ({ method: 'GET', url: '/v1/auth/consents', headers: U }), expect: 200 },
+  getMfa: { kind: 'read', make: async () => ({ method: 'GET', url: '/v1/auth/mfa', headers: U }), expect: 200 },
   introspect: { kind: 'read', make: async () => ({ method: 'POST', url: '/v1/auth/introspect', headers: { ...A, ...{ 'content-type': 'application/x-www-form-urlencoded' } }, payload: new URLSearchParams({ token: alice.tokens.access_token }).toString() }) },
   // writes
+  // a signed-in browser coming back to the console: straight to its redirect URI with a new code
+  authorize: { kind: 'write', make: async () => ({ method: 'GET', url: authorizeUrl(CONSOLE.id, CONSOLE.redirect, 'openid profile email', pkce().challenge), headers: aliceBrowser.cookie() }), expect: 303, location: CONSOLE.redirect + '?code=' },
+  // RP-initiated logout of a fresh browser session (and the console session it began): with the ID token, at once
+  endSession: { kind: 'write', make: async () => { const b = await signIn(alice); const { id_token: hint } = await consoleTokens(b); return { method: 'GET', url: endSessionUrl({ id_token_hint: hint }), headers: b.cookie() } }, expect: 303, location: CONSOLE.postLogout + '?state=q-state' },
+  // without an ID token: the confirmation page's form, sent back
+  endSessionConfirm: {
+    kind: 'write',
+    make: async () => {
+      const b = await signIn(alice)
+      await consoleTokens(b)
+      const page = await b.go({ method: 'GET', url: endSessionUrl({ client_id: CONSOLE.id }) })
+      expectStatus('end-session confirmation page', page, 200)
+      const { payload, ...headers } = form(hiddenFields(page.body))
+      return { method: 'POST', url: '/v1/auth/end-session', headers: { ...headers, ...b.cookie() }, payload }
+    },
+    expect: 303,
+    location: CONSOLE.postLogout + '?state=q-state'
+  },
+  revokeConsent: { kind: 'write', make: async () => { const u = await newUser(); await consentTo(await signIn(u)); return { method: 'DELETE', url: `/v1/auth/consents/${partner.id}`, headers: bearer(u.tokens.access_token) } }, expect: 204 },
+  enrolTotp: { kind: 'write', make: async () => ({ method: 'POST', url: '/v1/auth/mfa/totp', headers: bearer((await newUser()).tokens.access_token) }), expect: 201 },
+  confirmTotp: { kind: 'write', make: async () => { const u = await enrolled(); return { method: 'POST', url: '/v1/auth/mfa/totp/confirm', headers: bearer(u.tokens.access_token), payload: { code: totpCode(u.secret) } } }, expect: 200 },
+  disableTotp: {
+    kind: 'write',
+    make: async () => {
+      const u = await enrolled()
+      await json({ method: 'POST', url: '/v1/auth/mfa/totp/confirm', headers: bearer(u.tokens.access_token), payload: { code: totpCode(u.secret) } })
+      return { method: 'DELETE', url: '/v1/auth/mfa/totp', headers: bearer(u.tokens.access_token), payload: { password: u.password } }
+    },
+    expect: 204
+  },
   register: { kind: 'write', make: async () => { const u = fresh('qr'); return { method: 'POST', url: '/v1/auth/register', payload: { email: `${u}@example.test`, username: u, password: 'pw-' + u + '-long-enough' } } } },
   token: { kind: 'write', make: async () => { const { payload, ...headers } = form({ grant_type: 'refresh_token', refresh_token: (await newUser()).tokens.refresh_token! }); return { method: 'POST', url: '/v1/auth/token', headers, payload } } },
   revoke: { kind: 'write', make: async () => { const { payload, ...headers } = form({ token: (await newUser()).tokens.refresh_token! }); return { method: 'POST', url: '/v1/auth/revoke', headers, payload } } },
@@ -155,7 +278,9 @@ for (const [path, item] of Object.entries(doc.paths)) {
     const before = database.queries()
     const res = await send(req)
     const queries = database.queries() - before
-    rows.push({ operationId: op.operationId, method: method.toUpperCase(), path, status: res.statusCode, queries, kind: entry.kind })
+    if (entry.expect !== undefined) expectStatus(`${method.toUpperCase()} ${path}`, res, entry.expect)
+    if (entry.location !== undefined && !String(res.headers.location).startsWith(entry.location)) throw new Error(`${method.toUpperCase()} ${path}: to ${String(res.headers.location)}, not ${entry.location}...`)
+    rows.push({ operationId: op.operationId, method: method.toUpperCase(), path, status: res.statusCode, queries, kind: entry.kind, ...(entry.expect === undefined ? {} : { expect: entry.expect }) })
   }
 }
 await app.close()
