@@ -18,7 +18,7 @@ async function ok (method: Method, url: string, payload?: unknown) {
 }
 
 interface Item { subject: { id: string, username: string }, tenant: string | null, permission: string }
-interface Result { gained: { count: number, items: Item[] }, lost: { count: number, items: Item[] } }
+interface Result { gained: { count: number, subjects: number, items: Item[] }, lost: { count: number, subjects: number, items: Item[] } }
 
 const whatIf = (change: Record<string, unknown>, token = admin, limit?: number) =>
   call('POST', '/v1/authz/what-if', { change, ...(limit === undefined ? {} : { limit }) }, token)
@@ -117,6 +117,8 @@ async function matchesReality (t: Test, change: Record<string, unknown>, make: (
   t.same({ gained: lines(result.gained.items), lost: lines(result.lost.items) }, seen, `${change.kind}: the preview is what happened`)
   t.equal(result.gained.count, seen.gained.length, 'gained count exact')
   t.equal(result.lost.count, seen.lost.length, 'lost count exact')
+  t.equal(result.gained.subjects, new Set(result.gained.items.map(i => i.subject.id)).size, 'gaining people counted once each')
+  t.equal(result.lost.subjects, new Set(result.lost.items.map(i => i.subject.id)).size, 'losing people counted once each')
   return result
 }
 
@@ -243,7 +245,7 @@ t.test('refusals: the mutation routes\' answers', async t => {
     { kind: 'assign', role: 'r-wild', user: erin.id }
   ]) {
     const noop = await preview(change)
-    t.same([noop.gained, noop.lost], [{ count: 0, items: [] }, { count: 0, items: [] }], `${JSON.stringify(change)} changes nothing`)
+    t.same([noop.gained, noop.lost], [{ count: 0, subjects: 0, items: [] }, { count: 0, subjects: 0, items: [] }], `${JSON.stringify(change)} changes nothing`)
   }
 })
 
@@ -319,7 +321,7 @@ t.test('holders are read in pages: counts stay exact past one page', async t => 
   await app.db.insert(roleAssignments).values(ids.map((userId, i) => ({ userId, roleId: bulk, tenantId: i % 2 === 0 ? null : tenantIds.acme })))
   const change = { kind: 'grant', role: 'bulk', permission: 'reports:write' }
   const result = (await whatIf(change)).json() as Result
-  t.same([result.gained.count, result.gained.items.length, result.lost.count], [2345, 100, 0])
+  t.same([result.gained.count, result.gained.subjects, result.gained.items.length, result.lost.count], [2345, 2345, 100, 0], 'counts exact beyond the items')
   t.same(result.gained.items.map(i => i.subject.id), [...ids].sort().slice(0, 100), 'the first 100 by user id')
   const acme = await preview({ ...change, tenant: 'acme' })
   t.equal(acme.gained.count, 1172, 'acme\'s members only')
