@@ -227,6 +227,26 @@ export async function runScaleScenario (opts: ScaleOptions): Promise<ScenarioRes
         })
         log(`  ${id} at scale: ${Math.round(load.rps)} req/s, p99 ${load.p99.toFixed(2)} ms, ${ratioToA.toFixed(3)} ${ceiling ?? 'A'}, SQL/req ${load.queriesPerRequest.toFixed(2)}, non-2xx ${load.non2xx}`)
       }
+      // What-if at this size (issue 14): the preview of a grant at the bottom of chain 0, which
+      // reaches every role above it (and chain 50's through the second parents): the holders are
+      // read in pages, each diffed in every scope; and of one assignment. Sequential requests.
+      const whatIfs: Array<{ id: string, title: string, change: Record<string, unknown> }> = [
+        { id: 'W1', title: 'POST /v1/authz/what-if: grant posts:update at the bottom of a ten-deep chain (1,000,000 users)', change: { kind: 'grant', role: 'scale-l9-0', permission: 'posts:update' } },
+        { id: 'W2', title: 'POST /v1/authz/what-if: assign the top of a chain to one user in a tenant (1,000,000 users)', change: { kind: 'assign', role: 'scale-l0-1', user: wideUser.id, tenant: 'scale-7' } }
+      ]
+      for (const w of whatIfs) {
+        const body = JSON.stringify({ change: w.change, limit: 100 })
+        const answer = (await expect(200, server.url, 'POST', '/v1/authz/what-if', { token: admin.access_token, json: { change: w.change, limit: 100 } }))
+          .json<{ gained: { count: number, subjects: number }, lost: { count: number, subjects: number } }>()
+        const load = await measure(server, { path: '/v1/authz/what-if', method: 'POST', headers: { ...json, authorization: `Bearer ${admin.access_token}` }, body }, { ...timing, warmup: 1, duration: Math.min(timing.duration, 5), connections: 1, profileDir: null })
+        out.push({
+          id: `I-${w.id}`,
+          title: w.title,
+          load,
+          figures: { 'gained (people)': answer.gained.subjects, 'gained (effects)': answer.gained.count, 'lost (effects)': answer.lost.count, 'ms per preview (p50)': load.p50 }
+        })
+        log(`  ${w.id} at scale: ${load.rps.toFixed(1)} previews/s (one connection), p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms, SQL/req ${load.queriesPerRequest.toFixed(2)}; gained ${answer.gained.count} by ${answer.gained.subjects} people, lost ${answer.lost.count}`)
+      }
       return out
     } finally {
       await server.stop()

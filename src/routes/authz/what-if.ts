@@ -142,15 +142,24 @@ const whatIfRoutes: FastifyPluginAsyncTypebox = async app => {
       view = (await visibleTenant(app.db, scope, change.tenant)).id
     }
 
-    const [defs, names] = await Promise.all([app.rolesRepository.definitions(), app.permissionsRepository.names()])
-    const catalog = new Set(names)
-    if (!isAssignment) graphChange = roleChange(change, defs, catalog)
-
-    const inputs: RoleInput[] = [...defs.values()].map(d => ({ name: d.name, parents: d.parents, grants: d.grants }))
-    const compile = (roles: readonly RoleInput[]) => compileRoleGraph(roles, { permissions: names, unknownParents: 'ignore' })
+    const names = await app.permissionsRepository.names()
     const expand = concreteExpander(names)
-    const was = new Holdings(compile(inputs), expand)
-    const is = graphChange === null ? was : new Holdings(compile(applyRoleChange(inputs, graphChange)), expand)
+    let defs: Awaited<ReturnType<typeof app.rolesRepository.definitions>> = new Map()
+    let inputs: RoleInput[] = []
+    let was: Holdings
+    let is: Holdings
+    if (isAssignment) {
+      // the role graph stays as it is: the engine's own compiled graph serves (every role change
+      // invalidates it), instead of reading and compiling every role again
+      was = is = new Holdings(await app.access.getGraph(), expand)
+    } else {
+      defs = await app.rolesRepository.definitions()
+      graphChange = roleChange(change, defs, new Set(names))
+      inputs = [...defs.values()].map(d => ({ name: d.name, parents: d.parents, grants: d.grants }))
+      const compile = (roles: readonly RoleInput[]) => compileRoleGraph(roles, { permissions: names, unknownParents: 'ignore' })
+      was = new Holdings(compile(inputs), expand)
+      is = new Holdings(compile(applyRoleChange(inputs, graphChange)), expand)
+    }
 
     const gained = new EffectTally(limit)
     const lost = new EffectTally(limit)
