@@ -161,6 +161,9 @@ async function enrolled () {
   const { secret } = await json({ method: 'POST', url: '/v1/auth/mfa/totp', headers: bearer(u.tokens.access_token) }) as { secret: string }
   return { ...u, secret }
 }
+/** What-if previews a grant of posts:update on a role three users hold (each gains it). */
+const previewed = await json({ method: 'POST', url: '/v1/roles', headers: A, payload: { name: fresh('r'), permissions: ['posts:read'] } }) as { name: string }
+for (let i = 0; i < 3; i++) await json({ method: 'PUT', url: `/v1/users/${(await newUser()).id}/roles/${previewed.name}`, headers: A, payload: {} })
 const endSessionUrl = (params: Record<string, string>) => '/v1/auth/end-session?' + new URLSearchParams({ post_logout_redirect_uri: CONSOLE.postLogout, state: 'q-state', ...params }).toString()
 
 /** One request per operation: reads are repeated (warm), writes get a fresh object each time. */
@@ -192,6 +195,7 @@ const requests: Record<string, { kind: 'read' | 'write', make: () => Promise<Req
   checkPermission: { kind: 'read', make: async () => ({ method: 'POST', url: '/v1/authz/check', headers: U, payload: { permission: 'posts:read' } }) },
   checkPermissions: { kind: 'read', make: async () => ({ method: 'POST', url: '/v1/authz/check-batch', headers: U, payload: { checks: Array.from({ length: 100 }, () => ({ permission: 'posts:read' })) } }) },
   listPermissionSubjects: { kind: 'read', make: async () => ({ method: 'GET', url: '/v1/authz/subjects?permission=posts:read&limit=20', headers: A }) },
+  whatIf: { kind: 'read', make: async () => ({ method: 'POST', url: '/v1/authz/what-if', headers: A, payload: { change: { kind: 'grant', role: previewed.name, permission: 'posts:update' } } }), expect: 200 },
   userinfo: { kind: 'read', make: async () => ({ method: 'GET', url: '/v1/auth/userinfo', headers: bearer(aliceOidc.access_token) }), expect: 200 },
   userinfoPost: { kind: 'read', make: async () => ({ method: 'POST', url: '/v1/auth/userinfo', headers: bearer(aliceOidc.access_token) }), expect: 200 },
   listConsents: { kind: 'read', make: async () => ({ method: 'GET', url: '/v1/auth/consents', headers: U }), expect: 200 },
@@ -238,6 +242,15 @@ const requests: Record<string, { kind: 'read' | 'write', make: () => Promise<Req
   createUser: { kind: 'write', make: async () => { const u = fresh('qu'); return { method: 'POST', url: '/v1/users', headers: A, payload: { email: `${u}@example.test`, username: u, password: 'pw-' + u + '-long-enough' } } } },
   updateUser: { kind: 'write', make: async () => ({ method: 'PATCH', url: `/v1/users/${(await newUser()).id}`, headers: A, payload: { fullName: 'Renamed' } }) },
   deleteUser: { kind: 'write', make: async () => ({ method: 'DELETE', url: `/v1/users/${(await newUser()).id}`, headers: A }) },
+  resetUserMfa: {
+    kind: 'write',
+    make: async () => {
+      const u = await enrolled()
+      await json({ method: 'POST', url: '/v1/auth/mfa/totp/confirm', headers: bearer(u.tokens.access_token), payload: { code: totpCode(u.secret) } })
+      return { method: 'DELETE', url: `/v1/users/${u.id}/mfa`, headers: A }
+    },
+    expect: 204
+  },
   assignRole: { kind: 'write', make: async () => ({ method: 'PUT', url: `/v1/users/${(await newUser()).id}/roles/${role.name}`, headers: A, payload: {} }) },
   unassignRole: { kind: 'write', make: async () => { const u = await newUser(); await json({ method: 'PUT', url: `/v1/users/${u.id}/roles/${role.name}`, headers: A, payload: {} }); return { method: 'DELETE', url: `/v1/users/${u.id}/roles/${role.name}`, headers: A } } },
   createRole: { kind: 'write', make: async () => ({ method: 'POST', url: '/v1/roles', headers: A, payload: { name: fresh('r'), permissions: ['posts:read'] } }) },
@@ -251,6 +264,7 @@ const requests: Record<string, { kind: 'read' | 'write', make: () => Promise<Req
   updateTenant: { kind: 'write', make: async () => ({ method: 'PATCH', url: `/v1/tenants/${tenant.id}`, headers: A, payload: { name: fresh('T') } }) },
   deleteTenant: { kind: 'write', make: async () => { const t = await json({ method: 'POST', url: '/v1/tenants', headers: A, payload: { slug: fresh('t'), name: 'T' } }); return { method: 'DELETE', url: `/v1/tenants/${t.id}`, headers: A } } },
   createClient: { kind: 'write', make: async () => ({ method: 'POST', url: '/v1/clients', headers: A, payload: { name: fresh('c'), scopes: ['authz:check'] } }) },
+  updateClient: { kind: 'write', make: async () => { const c = await json({ method: 'POST', url: '/v1/clients', headers: A, payload: { name: fresh('c'), scopes: ['authz:check'] } }); return { method: 'PATCH', url: `/v1/clients/${c.id}`, headers: A, payload: { name: fresh('c') } } }, expect: 200 },
   deleteClient: { kind: 'write', make: async () => { const c = await json({ method: 'POST', url: '/v1/clients', headers: A, payload: { name: fresh('c'), scopes: [] } }); return { method: 'DELETE', url: `/v1/clients/${c.id}`, headers: A } } },
   rotateClientSecret: { kind: 'write', make: async () => ({ method: 'POST', url: `/v1/clients/${client.id}/secret`, headers: A, payload: {} }) },
   rotateKeys: { kind: 'write', make: async () => ({ method: 'POST', url: '/v1/keys/rotate', headers: A, payload: {} }) },
