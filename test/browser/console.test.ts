@@ -142,7 +142,7 @@ t.test('the admin console in Chromium', { skip: chromiumSkip }, async t => {
   t.ok(made?.expiresAt !== null && Math.abs(new Date(made!.expiresAt!).getTime() - expiry.getTime()) < 60_000, 'with the expiry chosen')
 
   // --- the effective permission with its path
-  await page.getByLabel('In tenant (id or slug; empty: global assignments only)').fill('acme')
+  await page.getByLabel('In tenant (id or slug; empty: the API default)').fill('acme')
   await page.getByRole('button', { name: 'Show' }).click()
   const row = page.getByRole('table', { name: 'Effective permissions' }).getByRole('row').filter({ hasText: 'reports:read' })
   await row.waitFor()

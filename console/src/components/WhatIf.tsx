@@ -4,6 +4,7 @@
  */
 import { useEffect, useRef, useState } from 'react'
 import { api, call, type Schemas } from '../api'
+import { TenantLabel } from './TenantLabel'
 import { ErrorNote, useAction } from './ui'
 
 export type WhatIfChange = Schemas['WhatIfChange']
@@ -54,8 +55,8 @@ export function WhatIfConfirm ({ title, change, confirmLabel, onConfirm, onClose
             <table aria-label='Effect of the change'>
               <thead><tr><th scope='col'>Who</th><th scope='col'>Permission</th><th scope='col'>Tenant</th><th scope='col'>Effect</th></tr></thead>
               <tbody>
-                {preview.gained.items.map(i => <tr key={'g' + i.subject.id + i.permission + (i.tenant ?? '')}><td>{i.subject.username}</td><td><code>{i.permission}</code></td><td>{i.tenant ?? 'all tenants'}</td><td className='gain'>gains</td></tr>)}
-                {preview.lost.items.map(i => <tr key={'l' + i.subject.id + i.permission + (i.tenant ?? '')}><td>{i.subject.username}</td><td><code>{i.permission}</code></td><td>{i.tenant ?? 'all tenants'}</td><td className='loss'>loses</td></tr>)}
+                {preview.gained.items.map(i => <tr key={'g' + i.subject.id + i.permission + (i.tenant ?? '')}><td>{i.subject.username}</td><td><code>{i.permission}</code></td><td><TenantLabel id={i.tenant} /></td><td className='gain'>gains</td></tr>)}
+                {preview.lost.items.map(i => <tr key={'l' + i.subject.id + i.permission + (i.tenant ?? '')}><td>{i.subject.username}</td><td><code>{i.permission}</code></td><td><TenantLabel id={i.tenant} /></td><td className='loss'>loses</td></tr>)}
               </tbody>
             </table>
           )}

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react'
 import { api, call, type Schemas } from '../api'
 import { PagedTable, usePaged } from '../components/Paged'
 import { ErrorNote, Field, Section, useAction, useLoad, when } from '../components/ui'
+import { TenantLabel } from '../components/TenantLabel'
 import { WhatIfConfirm, type WhatIfChange } from '../components/WhatIf'
 import { Link } from '../router'
 
@@ -92,7 +93,7 @@ function Assignments ({ userId, username }: { userId: string, username: string }
         row={(a: Schemas['Assignment']) => (
           <tr key={a.role + (a.tenant ?? '')}>
             <td><Link to={`/console/roles/${encodeURIComponent(a.role)}`}>{a.role}</Link></td>
-            <td>{a.tenant ?? 'global (every tenant)'}</td>
+            <td><TenantLabel id={a.tenant} /></td>
             <td>{when(a.expiresAt)}</td>
             <td>{when(a.createdAt)}</td>
             <td><button type='button' onClick={() => unassign(a)}>Remove…</button></td>
@@ -118,10 +119,11 @@ function Effective ({ userId }: { userId: string }) {
   return (
     <Section title='Effective permissions'>
       <form className='inline' onSubmit={e => { e.preventDefault(); setShown(tenant.trim()) }}>
-        <Field label='In tenant (id or slug; empty: global assignments only)' value={tenant} onChange={e => setTenant(e.target.value)} />
+        <Field label='In tenant (id or slug; empty: the API default)' value={tenant} onChange={e => setTenant(e.target.value)} />
         <button type='submit'>Show</button>
       </form>
       <ErrorNote error={set.error} />
+      {set.data !== undefined && <p className='muted'>Computed for <TenantLabel id={set.data.tenant} global='global assignments only' />.</p>}
       {set.data !== undefined && (
         <table aria-label='Effective permissions'>
           <thead><tr><th scope='col'>Permission</th><th scope='col'>Granted through</th></tr></thead>
@@ -134,7 +136,7 @@ function Effective ({ userId }: { userId: string }) {
                     {p.via.map((v, i) => (
                       <li key={i} data-testid='grant-path'>
                         {v.path.map((r, j) => <span key={j}>{j > 0 && <span aria-label='inherits'> → </span>}<Link to={`/console/roles/${encodeURIComponent(r)}`}>{r}</Link></span>)}
-                        {v.tenant !== null ? <span className='badge'>tenant {v.tenant.slice(0, 8)}</span> : <span className='badge'>global</span>}
+                        <span className='badge'>{v.tenant !== null ? <>in <TenantLabel id={v.tenant} /></> : 'global'}</span>
                         {v.expiresAt !== null && <span className='badge'>until {when(v.expiresAt)}</span>}
                         {v.condition !== null && <span className='badge cond'>if <code>{JSON.stringify(v.condition)}</code></span>}
                       </li>
