@@ -169,6 +169,8 @@ t.test('the admin console in Chromium', { skip: chromiumSkip }, async t => {
 
   // --- tenants and members, clients (the secret shown once)
   await page.getByRole('link', { name: 'Tenants', exact: true }).click()
+  await page.getByRole('table', { name: 'Tenants' }).getByRole('link', { name: 'acme' }).waitFor()
+  await check(page, 'tenants')
   await page.getByRole('table', { name: 'Tenants' }).getByRole('link', { name: 'acme' }).click()
   await page.getByRole('table', { name: 'Members' }).getByRole('link', { name: ada.username }).waitFor()
   await check(page, 'tenant-members')
