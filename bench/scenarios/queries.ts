@@ -238,6 +238,8 @@ const requests: Record<string, { kind: 'read' | 'write', make: () => Promise<Req
   logout: { kind: 'write', make: async () => ({ method: 'POST', url: '/v1/auth/logout', headers: bearer((await newUser()).tokens.access_token), payload: {} }) },
   updateMe: { kind: 'write', make: async () => ({ method: 'PATCH', url: '/v1/auth/me', headers: U, payload: { fullName: fresh('Alice ') } }) },
   changePassword: { kind: 'write', make: async () => { const u = await newUser(); return { method: 'POST', url: '/v1/auth/me/password', headers: bearer(u.tokens.access_token), payload: { currentPassword: u.password, newPassword: u.password + '-new' } } } },
+  listUserSessions: { kind: 'read', make: async () => { const u = await newUser(); return { method: 'GET', url: `/v1/users/${u.id}/sessions`, headers: A } } },
+  deleteUserSession: { kind: 'write', make: async () => { const u = await newUser(); const [s] = (await json({ method: 'GET', url: `/v1/users/${u.id}/sessions`, headers: A })).items ?? []; return { method: 'DELETE', url: `/v1/users/${u.id}/sessions/${s?.id}`, headers: A } } },
   deleteSession: { kind: 'write', make: async () => { const u = await newUser(); const t = bearer(u.tokens.access_token); const [s] = (await json({ method: 'GET', url: '/v1/auth/sessions', headers: t })).items ?? []; return { method: 'DELETE', url: `/v1/auth/sessions/${s?.id}`, headers: t } } },
   createUser: { kind: 'write', make: async () => { const u = fresh('qu'); return { method: 'POST', url: '/v1/users', headers: A, payload: { email: `${u}@example.test`, username: u, password: 'pw-' + u + '-long-enough' } } } },
   updateUser: { kind: 'write', make: async () => ({ method: 'PATCH', url: `/v1/users/${(await newUser()).id}`, headers: A, payload: { fullName: 'Renamed' } }) },

@@ -115,6 +115,10 @@ t.test('the admin console in Chromium', { skip: chromiumSkip }, async t => {
   // --- assign the role to ada in acme with an expiry: the preview's count is what then happens
   await page.goto(`${issuer}/console/users/${ada.id}`)
   await page.getByRole('heading', { name: ada.username }).waitFor()
+  // ada's session (newUser signed in once): an administrator ends it
+  await page.getByRole('table', { name: 'User sessions' }).getByRole('button', { name: 'End session' }).click()
+  await page.getByRole('table', { name: 'User sessions' }).getByText('No live session.').waitFor()
+  t.equal((await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(ada.token) })).statusCode, 401, 'the session an administrator ended is over')
   const before = await effectiveOf(ada.id, 'acme')
   await page.getByLabel('Role', { exact: true }).fill('reviewer')
   await page.getByLabel(/^Tenant \(id or slug; empty: yours/).fill('acme')

@@ -43,6 +43,7 @@ export function UserDetail ({ id }: { id: string }) {
         {notice !== null && <p role='status'>{notice}</p>}
         <ErrorNote error={action.error} />
       </Section>
+      <Sessions userId={id} />
       <Assignments userId={id} username={u.username} />
       <Effective userId={id} />
     </>
@@ -149,6 +150,31 @@ function Effective ({ userId }: { userId: string }) {
           </tbody>
         </table>
       )}
+    </Section>
+  )
+}
+
+function Sessions ({ userId }: { userId: string }) {
+  const paged = usePaged(cursor => call(api.GET('/v1/users/{id}/sessions', { params: { path: { id: userId }, query: { limit: 10, cursor } } })), [userId])
+  const action = useAction()
+  const end = (sid: string) => action.run(async () => {
+    await call(api.DELETE('/v1/users/{id}/sessions/{sid}', { params: { path: { id: userId, sid } } }))
+    paged.reload()
+  })
+  return (
+    <Section title='Sessions'>
+      <PagedTable
+        paged={paged} label='User sessions' empty='No live session.'
+        head={<tr><th scope='col'>Started</th><th scope='col'>Last used</th><th scope='col'>Tenant</th><th scope='col'>From</th><th scope='col'>Expires</th><th scope='col'><span className='sr-only'>Actions</span></th></tr>}
+        row={(s: Schemas['Session']) => (
+          <tr key={s.id}>
+            <td>{when(s.createdAt)}</td><td>{when(s.lastUsedAt)}</td><td><TenantLabel id={s.tenantId} /></td>
+            <td>{s.ip ?? ''} <span className='small'>{s.userAgent ?? ''}</span></td><td>{when(s.expiresAt)}</td>
+            <td><button type='button' onClick={() => { void end(s.id) }}>End session</button></td>
+          </tr>
+        )}
+      />
+      <ErrorNote error={action.error} />
     </Section>
   )
 }

@@ -4,8 +4,8 @@ import { Type } from '@sinclair/typebox'
 import { Conflict, Forbidden, NotFound, WeakPassword } from '../../errors.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import { CreateUserBodySchema, UpdateUserBodySchema, UserListQuerySchema } from '../../schemas/admin.js'
-import { UserPageSchema, UserSchema } from '../../schemas/auth.js'
-import { DEFAULT_PAGE_LIMIT, errorResponses, IdParamsSchema, protectedErrors, withNotFound } from '../../schemas/common.js'
+import { SessionPageSchema, UserPageSchema, UserSchema } from '../../schemas/auth.js'
+import { DEFAULT_PAGE_LIMIT, errorResponses, IdParamsSchema, PageQuerySchema, protectedErrors, withNotFound } from '../../schemas/common.js'
 import { checkPasswordPolicy } from '../../security/passwords.js'
 import { adminScope, visibleUser, type AdminScope, type UserRow } from '../../services/admin/scope.js'
 import { userView } from '../../services/admin/users.js'
@@ -174,6 +174,60 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
     await app.browserRepository.endAllOf(user.id)
     await app.changes.publish(changed.user(user.id), ...ended.map(id => changed.session(id)))
     app.audit.record(request, { action: 'user.mfa_reset', outcome: 'success', targetType: 'user', targetId: user.id, tenantId: scope.tenantId })
+    return reply.code(204).send(null)
+  })
+
+  app.get('/:id/sessions', {
+    config: { permissions: ['users:read'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'listUserSessions',
+      summary: 'A user\'s live sessions, newest first',
+      description: 'The user\'s sessions that have not ended or expired (password grants and browser sign-ins alike), for an administrator; `current` is always false. A tenant-scoped administrator sees its members only (404 otherwise).',
+      params: IdParamsSchema,
+      querystring: PageQuerySchema,
+      response: { 200: ref(SessionPageSchema), ...withNotFound }
+    }
+  }, async request => {
+    const scope = await adminScope(app, request, 'users:read')
+    const user = await visibleUser(app.db, scope, request.params.id)
+    const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
+    const result = await app.sessionsRepository.listLive(user.id, { limit, cursor })
+    return {
+      items: result.items.map(s => ({
+        id: s.id,
+        tenantId: s.tenantId,
+        scopes: s.scopes,
+        userAgent: s.userAgent,
+        ip: s.ip,
+        createdAt: s.createdAt.toISOString(),
+        lastUsedAt: s.lastUsedAt.toISOString(),
+        expiresAt: s.expiresAt.toISOString(),
+        current: false
+      })),
+      nextCursor: result.nextCursor
+    }
+  })
+
+  app.delete('/:id/sessions/:sid', {
+    config: { permissions: ['users:update'] },
+    schema: {
+      tags: TAGS,
+      operationId: 'deleteUserSession',
+      summary: 'End one of a user\'s sessions',
+      description: 'Ends the session; its access tokens are refused from the next request on and its refresh token stops working. 404 when the user has no such live session, or is not visible to a tenant-scoped administrator.',
+      params: Type.Object({ id: Type.String({ format: 'uuid' }), sid: Type.String({ format: 'uuid' }) }),
+      response: { 204: Type.Null(), ...withNotFound }
+    }
+  }, async (request, reply) => {
+    const scope = await adminScope(app, request, 'users:update')
+    const user = await visibleUser(app.db, scope, request.params.id)
+    await assertOwnedByScope(request, scope, user, 'user.session_delete')
+    const own = await app.sessionsRepository.findOwn(request.params.sid, user.id)
+    if (own === null) throw new NotFound('session not found')
+    await app.sessionsRepository.revoke([own], 'ended by an administrator')
+    await app.changes.publish(changed.session(own))
+    app.audit.record(request, { action: 'user.session_delete', outcome: 'success', targetType: 'session', targetId: own, tenantId: scope.tenantId, detail: `session of user ${user.id}` })
     return reply.code(204).send(null)
   })
 
