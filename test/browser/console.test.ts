@@ -22,10 +22,10 @@ type Effective = { permissions: Array<{ name: string, via: Array<{ path: string[
 t.test('the admin console in Chromium', { skip: chromiumSkip }, async t => {
   await ensureConsoleBuilt()
   // `localhost` is a secure context for Chromium, so the __Host- cookies (Secure) are kept on plain http
-  const { app, issuer } = await buildListening(t, {}, 'localhost')
-  const admin = await loginAdmin(app)
-  const A = bearer(admin.access_token)
+  // access tokens live 30 s (the shortest allowed): the console must renew them silently while the test runs
+  const { app, issuer } = await buildListening(t, { ACCESS_TOKEN_TTL: '30' }, 'localhost')
   const api = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => {
+    const A = bearer((await loginAdmin(app)).access_token)
     const res = await app.inject({ method, url, headers: A, ...(payload !== undefined ? { payload: payload as object } : {}) })
     if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`)
     return res.statusCode === 204 ? null : res.json()
@@ -41,7 +41,15 @@ t.test('the admin console in Chromium', { skip: chromiumSkip }, async t => {
   page.on('console', m => { if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text()) })
   page.on('pageerror', e => problems.push('page error: ' + e.message))
   const scripts: string[] = []
-  page.on('request', r => { if (r.resourceType() === 'script') scripts.push(r.url()) })
+  const silent: number[] = []
+  const refused: string[] = []
+  page.on('request', r => {
+    if (r.resourceType() === 'script') scripts.push(r.url())
+    const u = new URL(r.url())
+    if (u.pathname === '/v1/auth/authorize' && u.searchParams.get('prompt') === 'none') silent.push(Date.now())
+  })
+  page.on('response', r => { if (r.status() === 401) refused.push(r.url()) })
+  const started = Date.now()
 
   async function check (p: Page, name: string) {
     await p.screenshot({ path: screenshot(`console-${name}.png`), fullPage: true })
@@ -118,7 +126,8 @@ t.test('the admin console in Chromium', { skip: chromiumSkip }, async t => {
   // ada's session (newUser signed in once): an administrator ends it
   await page.getByRole('table', { name: 'User sessions' }).getByRole('button', { name: 'End session' }).click()
   await page.getByRole('table', { name: 'User sessions' }).getByText('No live session.').waitFor()
-  t.equal((await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(ada.token) })).statusCode, 401, 'the session an administrator ended is over')
+  const refresh = await app.inject({ method: 'POST', url: '/v1/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: ada.tokens.refresh_token! }).toString() })
+  t.equal(refresh.statusCode, 400, 'the session an administrator ended is over: its refresh token is refused')
   const before = await effectiveOf(ada.id, 'acme')
   await page.getByLabel('Role', { exact: true }).fill('reviewer')
   await page.getByLabel(/^Tenant \(id or slug; empty: yours/).fill('acme')
@@ -217,6 +226,10 @@ t.test('the admin console in Chromium', { skip: chromiumSkip }, async t => {
   await check(page, 'account')
 
   t.same(problems, [], 'no CSP violation and no script error on any page')
+  // the first silent sign-in is the reload's; with 30 s tokens, later ones are renewals
+  const renewals = silent.filter(at => at - started > 25_000)
+  t.ok(renewals.length >= 1, `the console renewed its token silently (${silent.length} prompt=none requests in ${Math.round((Date.now() - started) / 1000)} s)`)
+  t.same(refused, [], 'and no API call met an expired token')
   t.ok(scripts.length > 0 && scripts.every(s => s.startsWith(issuer + '/console/assets/')), 'scripts come from Warden\'s console build only')
 
   // --- a tenant-scoped administrator sees only that tenant
