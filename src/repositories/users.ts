@@ -9,7 +9,8 @@ import { keyset, pageByCreation, type Page, type PageRequest } from './paging.js
 import { decodeCursor } from '../lib/cursor.js'
 import { repositoryPlugin } from './plugin.js'
 
-/** role_assignments once more, for a membership test inside a query of role_assignments */
+/** role_assignments under other names, for subqueries inside a query of role_assignments */
+const holding = alias(roleAssignments, 'holding')
 const membership = alias(roleAssignments, 'membership')
 
 export type AssignmentRow = typeof roleAssignments.$inferSelect
@@ -325,27 +326,42 @@ export function createUsersRepository (db: Db) {
     },
 
     /**
-     * Ids of the users holding one of the roles (ids) by an assignment that has not expired at
-     * `now`, in id order after `after`, up to `limit`: a page of the subjects a change to those
-     * roles can affect. With `tenantId`: only assignments that apply there (global or in it), and
-     * only members of that tenant (users with an assignment in it).
+     * A page of the users holding one of the roles (ids) by an assignment that has not expired at
+     * `now`: up to `limit` users in id order after `after`, each with all of their assignments
+     * unexpired at `now`, in one statement. With `tenantId`: only assignments of those roles that
+     * apply there (global or in it), and only members of that tenant (users with an assignment in it).
      */
-    async holdersOfRoles ({ roleIds, tenantId, after, limit, now }: { roleIds: string[], tenantId: string | null, after: string | null, limit: number, now: Date }): Promise<string[]> {
-      if (roleIds.length === 0) return []
-      const rows = await db.selectDistinct({ userId: roleAssignments.userId }).from(roleAssignments)
+    async holdersPage ({ roleIds, tenantId, after, limit, now }: { roleIds: string[], tenantId: string | null, after: string | null, limit: number, now: Date }): Promise<Map<string, CurrentAssignment[]>> {
+      const byUser = new Map<string, CurrentAssignment[]>()
+      if (roleIds.length === 0) return byUser
+      const page = db.selectDistinct({ userId: holding.userId }).from(holding)
         .where(and(
-          inArray(roleAssignments.roleId, roleIds),
-          or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, now)),
-          after === null ? undefined : gt(roleAssignments.userId, after),
-          tenantId === null ? undefined : or(isNull(roleAssignments.tenantId), eq(roleAssignments.tenantId, tenantId)),
+          inArray(holding.roleId, roleIds),
+          or(isNull(holding.expiresAt), gt(holding.expiresAt, now)),
+          after === null ? undefined : gt(holding.userId, after),
+          tenantId === null ? undefined : or(isNull(holding.tenantId), eq(holding.tenantId, tenantId)),
           tenantId === null
             ? undefined
             : exists(db.select({ one: sql`1` }).from(membership)
-              .where(and(eq(membership.userId, roleAssignments.userId), eq(membership.tenantId, tenantId))))
+              .where(and(eq(membership.userId, holding.userId), eq(membership.tenantId, tenantId))))
         ))
-        .orderBy(asc(roleAssignments.userId))
+        .orderBy(asc(holding.userId))
         .limit(limit)
-      return rows.map(r => r.userId)
+      const rows = await db.select({
+        userId: roleAssignments.userId,
+        role: roles.name,
+        tenantId: roleAssignments.tenantId,
+        expiresAt: roleAssignments.expiresAt
+      }).from(roleAssignments)
+        .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
+        .where(and(inArray(roleAssignments.userId, page), or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, now))))
+        .orderBy(asc(roleAssignments.userId))
+      for (const r of rows) {
+        let list = byUser.get(r.userId)
+        if (list === undefined) byUser.set(r.userId, list = [])
+        list.push({ role: r.role, tenantId: r.tenantId, expiresAt: r.expiresAt?.getTime() ?? null })
+      }
+      return byUser
     },
 
     /** The assignments of these users that have not expired at `now`, with role names, by user id. */

@@ -174,16 +174,14 @@ const whatIfRoutes: FastifyPluginAsyncTypebox = async app => {
     } else {
       const roleIds = [...rolesReaching(inputs, change.role)].map(name => defs.get(name)!.id)
       let after: string | null = null
-      let ids: string[]
+      let page: Map<string, Assignment[]>
       do {
-        ids = await app.usersRepository.holdersOfRoles({ roleIds, tenantId: view, after, limit: PAGE, now: at })
-        const assignments = await app.usersRepository.currentAssignments(ids, at)
-        for (const id of ids) {
-          const held = assignments.get(id) ?? []
+        page = await app.usersRepository.holdersPage({ roleIds, tenantId: view, after, limit: PAGE, now: at })
+        for (const [id, held] of page) {
           tally({ id, before: held, after: held })
+          after = id
         }
-        after = ids[ids.length - 1] ?? null
-      } while (ids.length === PAGE)
+      } while (page.size === PAGE)
     }
 
     const usernames = await app.usersRepository.usernames([...new Set([...gained.items, ...lost.items].map(e => e.subjectId))])
