@@ -1,4 +1,4 @@
-import { and, asc, eq, exists, gt, ilike, inArray, isNotNull, isNull, ne, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, exists, gt, ilike, inArray, isNotNull, isNull, ne, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import type { Db, DbOrTx } from '../db/client.js'
 import { roleAssignments, roles, sessions, users } from '../db/schema/index.js'
@@ -112,6 +112,17 @@ export interface UserChange {
 }
 
 export function createUsersRepository (db: Db) {
+  /** The assignments of these users (ids, or a subquery of them) not expired at `now`, with role names. */
+  const unexpiredAssignmentsOf = (userIds: string[] | SQLWrapper, now: Date) => db.select({
+    userId: roleAssignments.userId,
+    role: roles.name,
+    tenantId: roleAssignments.tenantId,
+    expiresAt: roleAssignments.expiresAt
+  }).from(roleAssignments)
+    .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
+    .where(and(inArray(roleAssignments.userId, userIds), or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, now))))
+    .$dynamic()
+
   // the user list without search, built and prepared once per shape: [no cursor, cursor] x [all, one tenant]
   const listStatements = [false, true].flatMap(inTenant => [false, true].map(withCursor => db.select(listedUserColumns).from(users)
     .where(and(
@@ -347,15 +358,7 @@ export function createUsersRepository (db: Db) {
         ))
         .orderBy(asc(holding.userId))
         .limit(limit)
-      const rows = await db.select({
-        userId: roleAssignments.userId,
-        role: roles.name,
-        tenantId: roleAssignments.tenantId,
-        expiresAt: roleAssignments.expiresAt
-      }).from(roleAssignments)
-        .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
-        .where(and(inArray(roleAssignments.userId, page), or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, now))))
-        .orderBy(asc(roleAssignments.userId))
+      const rows = await unexpiredAssignmentsOf(page, now).orderBy(asc(roleAssignments.userId))
       for (const r of rows) {
         let list = byUser.get(r.userId)
         if (list === undefined) byUser.set(r.userId, list = [])
@@ -368,14 +371,7 @@ export function createUsersRepository (db: Db) {
     async currentAssignments (userIds: readonly string[], now: Date): Promise<Map<string, CurrentAssignment[]>> {
       const byUser = new Map<string, CurrentAssignment[]>(userIds.map(id => [id, []]))
       if (userIds.length === 0) return byUser
-      const rows = await db.select({
-        userId: roleAssignments.userId,
-        role: roles.name,
-        tenantId: roleAssignments.tenantId,
-        expiresAt: roleAssignments.expiresAt
-      }).from(roleAssignments)
-        .innerJoin(roles, eq(roles.id, roleAssignments.roleId))
-        .where(and(inArray(roleAssignments.userId, [...userIds]), or(isNull(roleAssignments.expiresAt), gt(roleAssignments.expiresAt, now))))
+      const rows = await unexpiredAssignmentsOf([...userIds], now)
       for (const r of rows) byUser.get(r.userId)?.push({ role: r.role, tenantId: r.tenantId, expiresAt: r.expiresAt?.getTime() ?? null })
       return byUser
     },

@@ -6,6 +6,7 @@ import { DEFAULT_PAGE_LIMIT, errorResponses, PageQuerySchema, protectedErrors } 
 import { MeSchema, PasswordChangeBodySchema, PatchMeBodySchema, RegisterBodySchema, SessionPageSchema, UserSchema } from '../../schemas/auth.js'
 import { checkPasswordPolicy } from '../../security/passwords.js'
 import { userView } from '../../services/admin/users.js'
+import { sessionView } from '../../services/sessions.js'
 import type { UserRow } from '../../services/admin/scope.js'
 import { ref } from '../../schemas/registry.js'
 import { changed } from '../../access/changes.js'
@@ -182,20 +183,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     const principal = request.principal!
     const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const result = await app.sessionsRepository.listLive(principal.sub, { limit, cursor })
-    return {
-      items: result.items.map(s => ({
-        id: s.id,
-        tenantId: s.tenantId,
-        scopes: s.scopes,
-        userAgent: s.userAgent,
-        ip: s.ip,
-        createdAt: s.createdAt.toISOString(),
-        lastUsedAt: s.lastUsedAt.toISOString(),
-        expiresAt: s.expiresAt.toISOString(),
-        current: s.id === principal.sid
-      })),
-      nextCursor: result.nextCursor
-    }
+    return { items: result.items.map(s => sessionView(s, principal.sid)), nextCursor: result.nextCursor }
   })
 
   app.delete('/sessions/:id', {

@@ -9,6 +9,7 @@ import { DEFAULT_PAGE_LIMIT, errorResponses, IdParamsSchema, PageQuerySchema, pr
 import { checkPasswordPolicy } from '../../security/passwords.js'
 import { adminScope, visibleUser, type AdminScope, type UserRow } from '../../services/admin/scope.js'
 import { userView } from '../../services/admin/users.js'
+import { sessionView } from '../../services/sessions.js'
 import assignmentRoutes from './assignments.js'
 import { ref } from '../../schemas/registry.js'
 import { changed } from '../../access/changes.js'
@@ -193,20 +194,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async app => {
     const user = await visibleUser(app.db, scope, request.params.id)
     const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
     const result = await app.sessionsRepository.listLive(user.id, { limit, cursor })
-    return {
-      items: result.items.map(s => ({
-        id: s.id,
-        tenantId: s.tenantId,
-        scopes: s.scopes,
-        userAgent: s.userAgent,
-        ip: s.ip,
-        createdAt: s.createdAt.toISOString(),
-        lastUsedAt: s.lastUsedAt.toISOString(),
-        expiresAt: s.expiresAt.toISOString(),
-        current: false
-      })),
-      nextCursor: result.nextCursor
-    }
+    return { items: result.items.map(s => sessionView(s, null)), nextCursor: result.nextCursor }
   })
 
   app.delete('/:id/sessions/:sid', {
