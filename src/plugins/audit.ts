@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { auditEvents } from '../db/schema/index.js'
 import { isDatabaseUnavailable } from '../lib/db-errors.js'
@@ -75,13 +76,34 @@ export default fp(async function auditPlugin (app: FastifyInstance) {
     return writing
   }
 
-  const timer = setInterval(() => { if (queue.length > 0) flush() }, INTERVAL_MS)
+  // Events past MAX_QUEUE are dropped: counted (a plain tally, added to the counter when it is
+  // read) and logged once per interval with their number, never once per event.
+  let dropped = 0
+  let droppedUnlogged = 0
+  new Counter({ // eslint-disable-line no-new
+    name: 'warden_audit_events_dropped_total',
+    help: 'Audit events dropped because the queue waiting for the database was full',
+    registers: [app.metrics.registry],
+    collect () {
+      this.inc(dropped)
+      dropped = 0
+    }
+  })
+
+  const timer = setInterval(() => {
+    if (droppedUnlogged > 0) {
+      app.log.warn({ dropped: droppedUnlogged, queued: queue.length }, 'audit queue full: events dropped')
+      droppedUnlogged = 0
+    }
+    if (queue.length > 0) flush()
+  }, INTERVAL_MS)
   timer.unref()
 
   app.decorate('audit', {
     record (request: FastifyRequest | null, event: AuditEvent) {
       if (queue.length >= MAX_QUEUE) {
-        app.log.warn('audit queue full; dropping an event')
+        dropped++
+        droppedUnlogged++
         return
       }
       const principal = request?.principal ?? null
@@ -107,4 +129,4 @@ export default fp(async function auditPlugin (app: FastifyInstance) {
     clearInterval(timer)
     await flush()
   })
-}, { name: 'audit', dependencies: ['db'] })
+}, { name: 'audit', dependencies: ['db', 'metrics'] })
