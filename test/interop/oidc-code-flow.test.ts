@@ -120,8 +120,13 @@ async function runFlow (t: Test, flow: Flow) {
 
   const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!)
   t.not(refreshed.refresh_token, tokens.refresh_token, 'rotated')
+  // userinfo answers from the cached profile: a change to the user shows at once
+  const renamed = `Renamed ${flow.user.username}`
+  const patched = await fetch(`${issuer}/v1/users/${flow.user.id}`, { method: 'PATCH', headers: { authorization: `Bearer ${admin.access_token}`, 'content-type': 'application/json' }, body: JSON.stringify({ fullName: renamed }) })
+  t.equal(patched.status, 200)
   const again = await client.fetchUserInfo(config, refreshed.access_token, claims.sub)
   t.equal(again.sub, flow.user.id, 'the refreshed token keeps openid')
+  t.equal(again.name, renamed, 'the new name, not a cached one')
 
   // RP-initiated logout ends the browser session and the sessions it began
   const endUrl = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: AFTER_LOGOUT, state: 'bye' })
