@@ -76,19 +76,14 @@ export default fp(async function auditPlugin (app: FastifyInstance) {
     return writing
   }
 
-  // Events past MAX_QUEUE are dropped: counted (a plain tally, added to the counter when it is
-  // read) and logged once per interval with their number, never once per event.
-  let dropped = 0
-  let droppedUnlogged = 0
-  new Counter({ // eslint-disable-line no-new
+  // Events past MAX_QUEUE are dropped: counted, and logged once per interval with their number,
+  // never once per event.
+  const dropped = new Counter({
     name: 'warden_audit_events_dropped_total',
     help: 'Audit events dropped because the queue waiting for the database was full',
-    registers: [app.metrics.registry],
-    collect () {
-      this.inc(dropped)
-      dropped = 0
-    }
+    registers: [app.metrics.registry]
   })
+  let droppedUnlogged = 0
 
   const timer = setInterval(() => {
     if (droppedUnlogged > 0) {
@@ -102,7 +97,7 @@ export default fp(async function auditPlugin (app: FastifyInstance) {
   app.decorate('audit', {
     record (request: FastifyRequest | null, event: AuditEvent) {
       if (queue.length >= MAX_QUEUE) {
-        dropped++
+        dropped.inc()
         droppedUnlogged++
         return
       }
