@@ -201,6 +201,50 @@ t.test('denied decisions are audited', async t => {
   t.equal(event.tenantId, defaultTenant.id)
 })
 
+t.test('a kept allow: the same answer, counted, and never beyond what decided it', async t => {
+  const allowedCount = async () => {
+    const text = await app.metrics.registry.getSingleMetricAsString('warden_authz_decisions_total')
+    return Number(/outcome="allowed"\} (\d+)/.exec(text)?.[1] ?? 0)
+  }
+  const call = (method: 'PUT' | 'POST', url: string, payload: object) => app.inject({ method, url, headers: bearer(admin), payload })
+  t.equal((await call('POST', '/v1/roles', { name: 'office-reader', permissions: [] })).statusCode, 201)
+  t.equal((await call('PUT', '/v1/roles/office-reader/permissions/users:read', { condition: { network: ['10.0.0.0/8'] } })).statusCode, 201)
+  const dave = await newUser(app, 'dave')
+  await assign(dave.id, 'office-reader')
+  const token = (await login(app, dave.username, dave.password)).access_token
+  const ask = (permission: string, remoteAddress = '10.1.2.3') =>
+    app.inject({ method: 'POST', url: '/v1/authz/check', headers: bearer(token), payload: { permission }, remoteAddress })
+
+  // unconditional: the second answer is the first one's bytes, and each is a counted decision
+  const before = await allowedCount()
+  const first = await ask('posts:read')
+  const second = await ask('posts:read')
+  t.same(first.json(), { allowed: true, reason: 'granted by role user' })
+  t.equal(second.body, first.body)
+  t.equal(second.headers['content-type'], first.headers['content-type'])
+  t.equal(second.headers['cache-control'], 'no-store')
+  t.equal(await allowedCount(), before + 2, 'a kept answer is still a decision')
+
+  // a grant that depends on the request's address is decided per request
+  t.match((await ask('users:read')).json(), { allowed: true, reason: /condition met/ })
+  t.match((await ask('users:read')).json(), { allowed: true })
+  t.same((await ask('users:read', '192.0.2.1')).json(), { allowed: false, reason: 'condition not met for users:read' })
+  t.match((await ask('users:read')).json(), { allowed: true })
+
+  // the kept answer ends with the view: the role that granted it goes
+  const [userRole] = await app.db.select({ id: roles.id }).from(roles).where(eq(roles.name, 'user'))
+  await app.db.delete(roleAssignments).where(and(eq(roleAssignments.userId, dave.id), eq(roleAssignments.roleId, userRole.id)))
+  await app.changes.publish(changed.user(dave.id))
+  t.same((await ask('posts:read')).json(), { allowed: false, reason: 'missing permission posts:read' })
+  // a resource, another subject or a tenant is never answered from it
+  await assign(dave.id, 'user')
+  t.same((await ask('posts:read')).json(), { allowed: true, reason: 'granted by role user' })
+  const withResource = await app.inject({ method: 'POST', url: '/v1/authz/check', headers: bearer(token), payload: { permission: 'posts:update', resource: { type: 'post', ownerId: dave.id } } })
+  t.match(withResource.json(), { allowed: true, reason: /condition met/ })
+  const otherTenant = await app.inject({ method: 'POST', url: '/v1/authz/check', headers: bearer(token), payload: { permission: 'posts:read', tenant: 'acme' } })
+  t.same(otherTenant.json(), { allowed: false, reason: 'the caller\'s token applies only in its own tenant' })
+})
+
 t.test('subjects: who holds a permission, through inheritance, wildcards and tenants', async t => {
   type Subject = { id: string, username: string, email: string, via: string[] }
   async function subjects (token: string, query: string) {

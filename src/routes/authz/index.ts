@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import {
-  decide, isValidPermissionName, isWildcard, permissionCovers,
+  allowsUnconditionally, compileRequirement, decide, isValidPermissionName, isWildcard, permissionCovers,
   type EffectiveSet, type RoleGraph
 } from '../../authz/index.js'
 import { BadRequest, Forbidden, NotFound } from '../../errors.js'
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
-import type { SubjectState } from '../../access/index.js'
+import type { PrincipalView, SubjectState } from '../../access/index.js'
 import { DEFAULT_PAGE_LIMIT, errorResponses, protectedErrors } from '../../schemas/common.js'
 import { ref } from '../../schemas/registry.js'
 import {
@@ -19,6 +19,10 @@ const TAGS = ['authz']
 const CHECK_OTHERS = 'authz:check'
 /** OpenAPI note: authz:check is needed only to ask about another subject. */
 const ABOUT_OTHERS = { all: [CHECK_OTHERS], when: 'a check names a subject' }
+
+/** allowed answers kept per caller view (a service asks about a handful of permissions) */
+const MAX_KEPT_ALLOWS = 32
+const JSON_TYPE = 'application/json; charset=utf-8'
 
 const deny = (reason: string): DecisionAnswer => ({ allowed: false, reason })
 
@@ -83,6 +87,22 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
       targetId: check.subject ?? principal.sub,
       detail: `${check.permission}: ${reason}`.slice(0, 500)
     })
+  }
+
+  /**
+   * Allowed answers to resource-less checks about the caller, kept as bytes with the caller's
+   * view (as /me's answer is) when unconditional grants decided them: such an answer depends on
+   * nothing in the request, and any change anywhere, or an expiry, ends the view and these with
+   * it. Denials are never kept (each is audited).
+   */
+  const keptAllows = new WeakMap<PrincipalView, Map<string, Buffer>>()
+  function keepAllow (view: PrincipalView, permission: string, body: string): void {
+    const caller = view.effective
+    if (caller === null || !app.access.current(view, Date.now())) return
+    if (!allowsUnconditionally(caller, app.access.scopesOf(view.principal), compileRequirement([permission]))) return
+    let kept = keptAllows.get(view)
+    if (kept === undefined) keptAllows.set(view, kept = new Map())
+    if (kept.size < MAX_KEPT_ALLOWS) kept.set(permission, Buffer.from(body))
   }
 
   /** Answers checks: without waiting when they are all about the caller and its state is warm. */
@@ -173,11 +193,12 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
    * Each answered check is a decision, allowed or not, as Warden's own route checks are; the
    * authz:check gate counts only when it refuses (its pass is not what the caller asked about).
    */
-  function tally (results: readonly DecisionAnswer[]) {
+  function tallied (results: DecisionAnswer[]): DecisionAnswer[] {
     for (const r of results) {
       if (r.allowed) app.metrics.allowed.inc()
       else app.metrics.denied.inc()
     }
+    return results
   }
 
   app.post('/check', {
@@ -191,9 +212,24 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
       body: ref(CheckSchema),
       response: { 200: ref(DecisionSchema), ...protectedErrors }
     }
-  }, async request => {
-    const [result] = await answer(request, [request.body])
-    tally([result])
+  }, (request, reply) => {
+    // Not an async function: a warm check about the caller is answered in this call, without a
+    // promise and a microtask before Fastify sends it (it sends a handler's non-promise value).
+    const check = request.body
+    const view = request.accessView
+    const keepable = view !== null && aboutCallerOnly(check) && check.resource === undefined && !isWildcard(check.permission)
+    if (keepable) {
+      const kept = keptAllows.get(view)?.get(check.permission)
+      if (kept !== undefined && app.access.current(view, Date.now())) {
+        app.metrics.allowed.inc()
+        reply.type(JSON_TYPE).send(kept)
+        return
+      }
+    }
+    const results = answer(request, [check])
+    if (results instanceof Promise) return results.then(tallied).then(([result]) => result)
+    const [result] = tallied(results)
+    if (keepable && result.allowed) keepAllow(view, check.permission, reply.serialize(result) as string)
     return result
   })
 
@@ -208,10 +244,10 @@ const authzRoutes: FastifyPluginAsyncTypebox = async app => {
       body: ref(CheckBatchSchema),
       response: { 200: ref(CheckBatchResultSchema), ...protectedErrors }
     }
-  }, async request => {
-    const results = await answer(request, request.body.checks)
-    tally(results)
-    return { results }
+  }, request => {
+    const results = answer(request, request.body.checks)
+    if (results instanceof Promise) return results.then(tallied).then(done => ({ results: done }))
+    return { results: tallied(results) }
   })
 
   app.get('/subjects', {
