@@ -62,7 +62,7 @@ export default fp(async function authnPlugin (app: FastifyInstance) {
     // The common case, a token verified before: a cache hit needs neither the header regex
     // (the exact string passed it once) nor the signature check.
     const header = request.headers.authorization
-    const cached = header !== undefined && header.startsWith('Bearer ') ? app.tokens.cachedAccessToken(header.slice(7)) : undefined
+    const cached = header === undefined ? undefined : app.tokens.cachedBearer(header, request.raw.socket)
     if (cached !== undefined) {
       request.principal = cached
       return checkLive(cached, request, done)

@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { RateLimited } from '../errors.js'
 import { normalizeIp } from '../security/login-limits.js'
+import type { Principal } from '../access/declaration.js'
 
 /**
  * The general per-caller rate limit (API.md "Rate limits"): RATE_LIMIT_MAX requests per
@@ -15,19 +16,26 @@ import { normalizeIp } from '../security/login-limits.js'
  */
 export default fp(async function rateLimitPlugin (app: FastifyInstance) {
   const { config } = app
+  // one key string per principal: the store's Map then hashes a string it has seen before
+  const principalKeys = new WeakMap<Principal, string>()
+  const keyOf = (principal: Principal): string => {
+    let key = principalKeys.get(principal)
+    if (key === undefined) principalKeys.set(principal, key = 'p:' + principal.sub)
+    return key
+  }
   const callerKey = (request: FastifyRequest): string => {
     const header = request.headers.authorization
     if (header !== undefined && header.startsWith('Bearer ')) {
-      const token = header.slice(7)
-      // a token verified before is one Map lookup; a new one is verified here, and the result
-      // cached for authn: a valid token costs nothing extra, an invalid one counts for its address
-      let principal = app.tokens.cachedAccessToken(token)
+      // a token verified before is a lookup that the connection remembers for authn's; a new
+      // one is verified here, and the result cached for authn: a valid token costs nothing
+      // extra, an invalid one counts for its address
+      let principal = app.tokens.cachedBearer(header, request.raw.socket)
       if (principal === undefined) {
         try {
-          principal = app.tokens.verifyAccessToken(token)
+          principal = app.tokens.verifyAccessToken(header.slice(7))
         } catch {}
       }
-      if (principal !== undefined) return 'p:' + principal.sub
+      if (principal !== undefined) return keyOf(principal)
     }
     return 'ip:' + normalizeIp(request.ip)
   }

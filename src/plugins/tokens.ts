@@ -52,6 +52,8 @@ declare module 'fastify' {
       verifyAccessToken: (token: string) => Principal
       /** The hot path: the principal of an exact token verified before and not expired, else undefined. */
       cachedAccessToken: (token: string) => Principal | undefined
+      /** cachedAccessToken for a whole `Authorization` value, remembered per connection */
+      cachedBearer: (header: string, connection: object | null | undefined) => Principal | undefined
       jwks: () => { keys: Array<Record<string, unknown>> }
       /** the JWKS Cache-Control: max-age at most half of KEY_ACTIVATION_DELAY */
       jwksCacheControl: string
@@ -96,6 +98,9 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
   // cached token equals the presented one exactly; expiry is checked on every hit.
   // 50,000 to 100,000 tokens; a hit is one Map lookup (see GenerationalCache)
   const cache = new GenerationalCache<string, { token: string, principal: Principal }>(50_000)
+  /** bumped when the cache is cleared: what a connection remembers from before is void */
+  let cacheGeneration = 0
+  const lastHit = new WeakMap<object, { header: string, principal: Principal, generation: number }>()
 
   // A verifier that honours max-age has refetched the JWKS, and so knows an announced key, before it signs.
   const jwksCacheControl = `public, max-age=${Math.min(300, Math.floor(config.keyActivationDelay / 2))}`
@@ -166,7 +171,10 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
       .sort((a, b) => b.from - a.from || b.key.createdAt.getTime() - a.key.createdAt.getTime())
     if (signerOf(nextSigners, now) === null) throw new Error('no usable signing key: is KEY_ENCRYPTION_SECRET the one the keys were encrypted with?')
     // a key that is gone (retired, or removed by hand) must not live on in verified tokens
-    if ([...entries.keys()].some(kid => !next.has(kid))) cache.clear()
+    if ([...entries.keys()].some(kid => !next.has(kid))) {
+      cache.clear()
+      cacheGeneration++
+    }
     entries = next
     signers = nextSigners
   }
@@ -234,6 +242,32 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
     }
   }
 
+  /**
+   * The principal of an `Authorization` header value whose token was verified before and has not
+   * expired; undefined otherwise (never throws). The connection remembers the last header that
+   * hit: a client on a kept-alive connection sends the same one again, and the next hit is then
+   * one comparison of the whole header, without cutting the token out and looking its key up.
+   * A remembered hit ends with the cache's generation (a signing key gone).
+   */
+  function cachedBearer (header: string, connection: object | null | undefined): Principal | undefined {
+    const last = connection == null ? undefined : lastHit.get(connection)
+    if (last !== undefined && last.header === header && last.generation === cacheGeneration) {
+      return last.principal.exp * 1000 + SKEW_MS > Date.now() ? last.principal : undefined
+    }
+    if (!header.startsWith('Bearer ')) return undefined
+    const principal = cachedAccessToken(header.slice(7))
+    if (principal === undefined) return undefined
+    if (connection == null) return principal
+    if (last === undefined) {
+      lastHit.set(connection, { header, principal, generation: cacheGeneration })
+    } else {
+      last.header = header
+      last.principal = principal
+      last.generation = cacheGeneration
+    }
+    return principal
+  }
+
   /** The principal of a token verified before and not expired; undefined otherwise (never throws). */
   function cachedAccessToken (token: string): Principal | undefined {
     const hit = cache.get(token.slice(-CACHE_KEY_LENGTH))
@@ -273,6 +307,7 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
     verifyIdTokenHint,
     verifyAccessToken,
     cachedAccessToken,
+    cachedBearer,
     jwks: () => {
       const now = Date.now()
       const live = [...entries.values()].filter(e => !isRetired(e.key, now))
