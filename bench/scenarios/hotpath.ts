@@ -79,7 +79,9 @@ export async function runHotPath (seconds: number): Promise<HotPathResult> {
   let calls = 0
   const done = (err?: Error) => { calls++; if (err) failures++ }
 
-  const newRequest = () => ({ headers: { authorization: '' }, principal: null, ip: '127.0.0.1', method: 'GET', routeOptions: { url: '/bench/perm' } }) as unknown as FastifyRequest & { headers: { authorization: string } }
+  // one request object per timed loop, and one connection (`raw.socket`) with it: a loop is one
+  // kept-alive connection, and its rotation cycles tokens over it as D's connections do
+  const newRequest = () => ({ headers: { authorization: '' }, raw: { socket: {} }, principal: null, ip: '127.0.0.1', method: 'GET', routeOptions: { url: '/bench/perm' } }) as unknown as FastifyRequest & { headers: { authorization: string } }
 
   // first use of each token loads its session and user (asynchronously): let that happen first
   for (const header of [...headers, ...wideHeaders]) {
