@@ -67,3 +67,16 @@ t.test('README "sign in from a web app" works as written', async t => {
   t.match(tokens, { token_type: 'Bearer', access_token: String, refresh_token: String, id_token: String })
   t.match(tokens.scope, /openid/)
 })
+
+// A base64url verifier starts with '-' once in 64: the README's challenge line must still treat
+// it as the argument, not as an option of node (it did: "node: bad option", a CI failure).
+t.test('README PKCE challenge line works for any verifier', async t => {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  const line = /^CHALLENGE=\$\(.*\)$/m.exec(readme)
+  t.ok(line, 'the challenge line is in the README')
+  const { createHash } = await import('node:crypto')
+  for (const verifier of ['-5pZTrZ5YbB5YOWuUExCuKee1pfGcqIKxYZks6Hc9vQ', '--help', 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk']) {
+    const { stdout } = await run('bash', ['-c', `set -e\nVERIFIER='${verifier}'\n${line![0]}\necho "$CHALLENGE"`], { timeout: 30_000 })
+    t.equal(stdout.trim(), createHash('sha256').update(verifier).digest('base64url'), `verifier ${verifier}`)
+  }
+})
