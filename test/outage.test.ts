@@ -131,9 +131,18 @@ t.test('the database stops and comes back', { skip }, async t => {
     (await a.inject({ method: 'POST', url: '/v1/posts', headers: bearer(user.token), payload: { title: 'after', content: 'x' } })).statusCode === 201, 2000)
   t.ok(Date.now() - restoredAt <= 2000, `writes served ${Date.now() - restoredAt} ms after the database returned (${served})`)
 
-  // a change right after recovery is refused on the other instance within a second
-  const disabled = await a.inject({ method: 'PATCH', url: `/v1/users/${watched.id}`, headers: bearer(admin), payload: { isActive: false } })
-  t.equal(disabled.statusCode, 200)
+  // a change right after recovery is refused on the other instance within a second. The change
+  // itself is sent as a client does, again after a 503 (Retry-After): one write through A has
+  // been served, but another pooled connection can still be re-establishing (CI saw a 503 here
+  // on a loaded machine); a 503 is the contract's answer for that, and nothing may be lost
+  const statuses: number[] = []
+  await waitFor('the change through A', async () => {
+    const res = await a.inject({ method: 'PATCH', url: `/v1/users/${watched.id}`, headers: bearer(admin), payload: { isActive: false } })
+    statuses.push(res.statusCode)
+    return res.statusCode !== 503
+  }, 2000)
+  t.equal(statuses.at(-1), 200, `the change is made (answers: ${statuses.join(', ')})`)
+  t.ok(statuses.every(s => s === 200 || s === 503), 'no other answer while the pool recovers')
   const refusedIn = await waitFor('B refusing the disabled user', async () =>
     (await b.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(watched.token) })).statusCode === 401, 1000)
   t.pass(`B refused the disabled user after ${refusedIn} ms`)
