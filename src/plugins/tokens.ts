@@ -50,9 +50,10 @@ declare module 'fastify' {
       verifyIdTokenHint: (token: string) => Record<string, unknown>
       /** Verifies an access token (cached). Throws INVALID_TOKEN or TOKEN_EXPIRED. */
       verifyAccessToken: (token: string) => Principal
-      /** The hot path: the principal of an exact token verified before and not expired, else undefined. */
-      cachedAccessToken: (token: string) => Principal | undefined
-      /** cachedAccessToken for a whole `Authorization` value, remembered per connection */
+      /**
+       * The hot path: the principal of a whole `Authorization` value whose token was verified
+       * before and has not expired, else undefined; remembered per connection.
+       */
       cachedBearer: (header: string, connection: object | null | undefined) => Principal | undefined
       jwks: () => { keys: Array<Record<string, unknown>> }
       /** the JWKS Cache-Control: max-age at most half of KEY_ACTIVATION_DELAY */
@@ -306,7 +307,6 @@ export default fp(async function tokensPlugin (app: FastifyInstance) {
     signIdToken,
     verifyIdTokenHint,
     verifyAccessToken,
-    cachedAccessToken,
     cachedBearer,
     jwks: () => {
       const now = Date.now()
